@@ -1,0 +1,35 @@
+"""Cartoonize one photo with the original DCT-Net: original and cartoon side by side, download."""
+
+import time
+
+import streamlit as st
+
+from dashboard_pages.common import original_cartoonizer, photo_picker
+from models.images import ImageError, encode_png
+from models.weights import STYLES
+
+st.title("Cartoonize a photo")
+st.caption("The original DCT-Net (official weights, Keras FP32) with the official full-image processing.")
+
+left, right = st.columns([1, 1])
+with left:
+    style = st.selectbox("Style", STYLES, index=STYLES.index("anime"))
+with right:
+    shrink = st.toggle("Shrink so the short side is at most 720 px (official)", value=True)
+label, photo = photo_picker()
+
+try:
+    cartoonizer = original_cartoonizer(style, 720 if shrink else None)
+    with st.spinner(f"Cartoonizing {label} ({photo.shape[1]}x{photo.shape[0]}) in the {style} style…"):
+        start = time.perf_counter()
+        cartoon = cartoonizer(photo)
+        seconds = time.perf_counter() - start
+except ImageError as exc:
+    st.error(str(exc))
+    st.stop()
+
+col_a, col_b = st.columns(2)
+col_a.image(photo, caption=f"Original: {label}", use_container_width=True)
+col_b.image(cartoon, caption=f"DCT-Net {style} ({seconds:.2f} s on this machine)", use_container_width=True)
+st.download_button("Download the cartoon (PNG)", encode_png(cartoon),
+                   file_name=f"{label.rsplit('.', 1)[0]}_{style}.png", mime="image/png")

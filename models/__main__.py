@@ -1,0 +1,92 @@
+"""Command line: `python -m models cartoonize IN OUT`, `python -m models import-weights SRC --style NAME`."""
+
+import argparse
+import json
+import sys
+import time
+
+from models.images import ImageError
+from models.weights import NETWORKS, STYLES, WeightsError
+
+
+def _max_side(text):
+    if text.lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--max-side must be an integer or 'none'. Received: {text!r}")
+    if value < 16:
+        raise argparse.ArgumentTypeError(f"--max-side must be >= 16. Received: {value}")
+    return value
+
+
+def cmd_cartoonize(args):
+    from models.images import load_image, save_image
+    from models.processing import Cartoonizer, ProcessingConfig, keras_network
+    from models.weights import load_model
+
+    photo = load_image(args.input)
+    cartoonizer = Cartoonizer(keras_network(load_model(args.style)), ProcessingConfig(max_side=args.max_side))
+    start = time.perf_counter()
+    result = cartoonizer(photo)
+    save_image(result, args.output)
+    print(f"{args.output}: {result.shape[1]}x{result.shape[0]} {args.style} cartoon "
+          f"in {time.perf_counter() - start:.2f} s")
+
+
+def cmd_import_weights(args):
+    from models.weights import import_weights
+
+    dest, fp = import_weights(args.source, args.style, args.network)
+    print(f"imported {args.source} -> {dest} (fingerprint {fp})")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m models", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("cartoonize", help="cartoonize one photo with the original DCT-Net")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--style", default="anime", choices=STYLES)
+    p.add_argument("--max-side", type=_max_side, default=720,
+                   help="shrink so the short side is at most this (official: 720), or 'none'")
+    p.set_defaults(func=cmd_cartoonize)
+
+    p = sub.add_parser("import-weights", help="import official weights (.tflite, TF1 .pb or checkpoint)")
+    p.add_argument("source")
+    p.add_argument("--style", required=True, choices=STYLES)
+    p.add_argument("--network", default="bg", choices=NETWORKS)
+    p.set_defaults(func=cmd_import_weights)
+
+    for name, register in _extra_commands():
+        register(sub)
+
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (ImageError, WeightsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _extra_commands():
+    """Sub-commands contributed by other modules of this package (compress, distill, ...)."""
+    import importlib
+
+    found = []
+    for module in ("models.compression.cli", "models.distill_cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if not module.startswith(exc.name or "?"):
+                raise  # a real missing dependency, not a sub-command that is not built yet
+            continue
+        found.append((module, mod.register))
+    return found
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Shared fixtures. Tools that write into ~ are pointed at a per-run folder first."""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_home = Path(tempfile.mkdtemp(prefix="dctnet-lab-tests-"))
+for var in ("KERAS_HOME", "MPLCONFIGDIR", "TORCH_HOME"):
+    os.environ.setdefault(var, str(_home / var.lower()))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def anime_model():
+    from models.weights import load_model
+
+    return load_model("anime")
+
+
+@pytest.fixture(scope="session")
+def rng():
+    return np.random.default_rng(0)
+
+
+def psnr_uint8(a, b):
+    """Independent PSNR for uint8 images (NumPy), used to check other code."""
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def shared_or_skip(*parts):
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine (the project's shared data folder)")
+    return path
