@@ -1,0 +1,24 @@
+"""Compression methods, by name. Adding a method = one module here + one import line below.
+
+Each method module calls `register(...)` at import; `METHODS` maps name -> method object with
+`name`, `config_class` and `apply(source, config)`; the CLI, the generic tests, the registry's build
+pipeline and the dashboard all enumerate it.
+"""
+
+METHODS = {}
+
+
+def register(method):
+    if method.name in METHODS:
+        raise ValueError(f"compression method {method.name!r} is registered twice")
+    METHODS[method.name] = method
+    return method
+
+
+def get_method(name):
+    if name not in METHODS:
+        raise ValueError(f"Unknown compression method {name!r}. Valid methods: {', '.join(sorted(METHODS))}")
+    return METHODS[name]
+
+
+# The method registry: one line per method module.
