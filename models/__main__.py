@@ -27,12 +27,29 @@ def cmd_cartoonize(args):
     from models.weights import load_model
 
     photo = load_image(args.input)
-    cartoonizer = Cartoonizer(keras_network(load_model(args.style)), ProcessingConfig(max_side=args.max_side))
+    model = load_model(args.style)
+    network = keras_network(model)
+    config = ProcessingConfig(max_side=args.max_side)
+    if args.portrait:
+        from models.portrait import PortraitCartoonizer, load_head_network
+
+        head_model, head_source = load_head_network(args.style, bg_model=model)
+        head = network if head_model is model else keras_network(head_model)
+        cartoonizer = PortraitCartoonizer(network, head, config, head_source=head_source)
+    else:
+        cartoonizer = Cartoonizer(network, config)
     start = time.perf_counter()
     result = cartoonizer(photo)
     save_image(result, args.output)
     print(f"{args.output}: {result.shape[1]}x{result.shape[0]} {args.style} cartoon "
           f"in {time.perf_counter() - start:.2f} s")
+    if args.portrait:
+        report = cartoonizer.last
+        stages = ", ".join(f"{k[:-3]} {v:.0f} ms" for k, v in report.stages().items())
+        print(f"portrait mode: {report.faces_used} of {report.faces_found} faces restyled with the head network "
+              f"({cartoonizer.head_source}); {stages}")
+        for note in report.notes:
+            print(f"note: {note}")
 
 
 def cmd_import_weights(args):
@@ -52,6 +69,8 @@ def main(argv=None):
     p.add_argument("--style", default="anime", choices=STYLES)
     p.add_argument("--max-side", type=_max_side, default=720,
                    help="shrink so the short side is at most this (official: 720), or 'none'")
+    p.add_argument("--portrait", action="store_true",
+                   help="official portrait pipeline: restyle each face with the head network and blend it in")
     p.set_defaults(func=cmd_cartoonize)
 
     p = sub.add_parser("import-weights", help="import official weights (.tflite, TF1 .pb or checkpoint)")
