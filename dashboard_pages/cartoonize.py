@@ -29,7 +29,7 @@ except ImageError as exc:
     st.stop()
 
 col_a, col_b = st.columns(2)
-col_a.image(photo, caption=f"Original: {label}", use_container_width=True)
-col_b.image(cartoon, caption=f"DCT-Net {style} ({seconds:.2f} s on this machine)", use_container_width=True)
+col_a.image(photo, caption=f"Original: {label}", width="stretch")
+col_b.image(cartoon, caption=f"DCT-Net {style} ({seconds:.2f} s on this machine)", width="stretch")
 st.download_button("Download the cartoon (PNG)", encode_png(cartoon),
                    file_name=f"{label.rsplit('.', 1)[0]}_{style}.png", mime="image/png")

@@ -22,3 +22,7 @@ def get_method(name):
 
 
 # The method registry: one line per method module.
+from models.compression import pruning  # noqa: E402,F401  prune
+from models.compression import svd  # noqa: E402,F401  svd
+from models.compression import export_methods  # noqa: E402,F401  tflite_fp32/fp16/int8_dynamic/int8_full
+from models.compression import distillation  # noqa: E402,F401  distill

@@ -1,0 +1,107 @@
+"""Knowledge distillation as a compression method: a smaller student trained to imitate the source.
+
+`apply(source, DistillConfig(...))` returns the student as a `KerasVariant`. When a shipped student
+(`models/weights/students/`) matches the requested family / width / blocks and was trained from this
+very source (same weights fingerprint), it is loaded instead of trained, because training costs hours
+on a CPU; `use_shipped=False` forces training with `models.training.train`.
+"""
+
+from dataclasses import dataclass
+
+from models.compression import register
+from models.compression.base import CompressionResult, KerasVariant, base_report, require
+
+# models.students imports models.compression.base, whose package imports this module: import it lazily.
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    student: str = "slim"  # family: slim | separable
+    width: int = 16
+    blocks: int = 2
+    steps: int = 2000
+    batch_size: int = 8
+    crop: int = 160
+    learning_rate: float = 2e-3
+    l1_weight: float = 1.0
+    ssim_weight: float = 0.5
+    feature_weight: float = 0.0
+    init: str = "teacher"  # teacher: start from the source's strongest channels; random: from noise
+    use_shipped: bool = True  # load the shipped student of this spec when it was trained from the source
+    seed: int = 0
+    work_dir: str | None = None  # None: lab_data/training/<student name>
+    data_dir: str | None = None  # None: the shared portraits
+    image_side: int = 512
+    max_images: int | None = None
+    holdout: int = 24
+
+    def __post_init__(self):
+        from models.students import FAMILIES
+
+        require(self.student in FAMILIES, "student", self.student, f"must be one of {FAMILIES}")
+        self.spec  # validates width / blocks
+        require(self.init in ("teacher", "random"), "init", self.init, "must be 'teacher' or 'random'")
+        require(isinstance(self.use_shipped, bool), "use_shipped", self.use_shipped, "must be a bool")
+        self.train_config()  # validates the training settings
+
+    @property
+    def spec(self):
+        from models.students import StudentSpec
+
+        return StudentSpec(self.student, self.width, self.blocks)
+
+    def train_config(self):
+        from models.training import DEFAULT_LAB, TrainConfig
+
+        extra = {"data_dir": self.data_dir} if self.data_dir is not None else {}
+        return TrainConfig(steps=self.steps, batch_size=self.batch_size, crop=self.crop,
+                           image_side=self.image_side, learning_rate=self.learning_rate,
+                           l1_weight=self.l1_weight, ssim_weight=self.ssim_weight,
+                           feature_weight=self.feature_weight, seed=self.seed, holdout=self.holdout,
+                           max_images=self.max_images,
+                           work_dir=self.work_dir or str(DEFAULT_LAB / self.spec.name), **extra)
+
+
+class Distillation:
+    name = "distill"
+    config_class = DistillConfig
+
+    def apply(self, source, config):
+        from models.students import build_student, init_from_teacher, load_student, shipped_students, \
+            student_metadata
+        from models.training import model_fingerprint, train
+
+        require(isinstance(source, KerasVariant), "source", type(source).__name__, "must be a KerasVariant")
+        require(isinstance(config, DistillConfig), "config", type(config).__name__, "must be a DistillConfig")
+        spec = config.spec
+        notes = []
+        fingerprint = model_fingerprint(source.model)
+        if config.use_shipped and spec.name in shipped_students():
+            meta = student_metadata(spec.name)
+            if meta.get("teacher", {}).get("fingerprint") == fingerprint:
+                student = load_student(spec.name)
+                student.name = f"{source.name}/distill-{spec.name}"
+                notes.append(f"loaded the shipped student {spec.name} ({meta.get('steps_done')} steps, "
+                             f"{meta.get('train_time_s')} s of training; command: {meta.get('command')})")
+                report = base_report(self.name, config, source, student.model)
+                report.changed.append(f"replaced by a {spec.family} student (width {spec.width}, "
+                                      f"{spec.blocks} residual blocks)")
+                report.notes.extend(notes)
+                return CompressionResult(report=report, variant=student)
+            notes.append(f"shipped student {spec.name} was trained from another teacher "
+                         f"({meta.get('teacher', {}).get('fingerprint')} != {fingerprint}): training anew")
+        model, arch = build_student(spec, seed=config.seed)
+        if config.init == "teacher":
+            init_from_teacher(model, arch, source.model, teacher_blocks=source.architecture.num_blocks)
+        history = train(model, source.model, config.train_config(), progress=True)
+        notes.append(f"trained {history['steps_done']} steps in {history['train_time_s']:.0f} s; "
+                     f"validation PSNR vs source {history['val'][-1]['val_psnr']:.2f} dB")
+        variant = KerasVariant(model=model, architecture=arch, name=f"{source.name}/distill-{spec.name}")
+        report = base_report(self.name, config, source, model)
+        report.changed.append(f"replaced by a {spec.family} student (width {spec.width}, "
+                              f"{spec.blocks} residual blocks)")
+        report.notes.extend(notes)
+        return CompressionResult(report=report, variant=variant)
+
+
+register(Distillation())

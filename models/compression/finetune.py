@@ -1,0 +1,37 @@
+"""Recovery fine-tune of a pruned / factorised model toward its source's outputs (teacher-output loss).
+
+A thin adapter over `models.training.train` (the distillation loop): small crops, few steps, a bounded
+set of photos, so it stays a few minutes on a 2-core CPU. The config is any method config with
+`finetune_steps`, `finetune_crop`, `finetune_batch`, `finetune_lr`, `finetune_dir`.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+FINETUNE_PHOTOS = 48  # teacher targets are cached once per photo: keep that pass short
+FINETUNE_SIDE = 256  # photos resized to this short side before cropping
+
+
+def recover(student, teacher, config, progress=True):
+    """Train `student` in place; returns a one-line summary for the compression report."""
+    from models.training import TrainConfig, train
+
+    temporary = not config.finetune_dir
+    work = Path(config.finetune_dir) if config.finetune_dir else Path(tempfile.mkdtemp(prefix="dctnet-finetune-"))
+    steps = config.finetune_steps
+    train_config = TrainConfig(
+        steps=steps, batch_size=config.finetune_batch, crop=config.finetune_crop,
+        image_side=max(FINETUNE_SIDE, config.finetune_crop), learning_rate=config.finetune_lr,
+        l1_weight=1.0, ssim_weight=0.0, views=1, max_images=FINETUNE_PHOTOS, val_images=4,
+        val_crop=min(192, max(FINETUNE_SIDE, config.finetune_crop)), val_every=steps,
+        checkpoint_every=steps, work_dir=str(work / "run"), cache_dir=str(work.parent / "dctnet-finetune-cache"))
+    try:
+        history = train(student, teacher, train_config, progress=progress)
+    finally:
+        if temporary:  # checkpoints of a throw-away run; the teacher cache beside it is kept for reuse
+            shutil.rmtree(work, ignore_errors=True)
+    before, after = history["val"][0]["val_psnr"], history["val"][-1]["val_psnr"]
+    return (f"recovery fine-tune: {steps} steps of L1 to the source's outputs, {config.finetune_batch} x "
+            f"{config.finetune_crop} px crops from {FINETUNE_PHOTOS} training photos, lr {config.finetune_lr}, "
+            f"{history['train_time_s']:.0f} s; held-out centre-crop PSNR vs source {before:.2f} -> {after:.2f} dB")

@@ -1,0 +1,170 @@
+"""SVD low-rank factorisation of convolutions.
+
+mode "channel": a k x k Cin -> Cout conv, seen as the matrix W[(kh, kw, cin), cout] = U S V^T, becomes
+a k x k Cin -> r conv (U_r sqrt(S_r), no bias, same stride) then a 1 x 1 r -> Cout conv
+(sqrt(S_r) V_r^T, the bias). mode "spatial": W[(kh, cin), (kw, cout)] = U S V^T gives a k x 1 Cin -> r
+conv then a 1 x k r -> Cout conv (the stride split across the two). Truncating to rank r is the best
+rank-r approximation of that matrix (Eckart-Young).
+
+Rank per layer: `rank` (fixed), or the smallest rank keeping `energy` of the squared singular values,
+or the largest rank whose MACs are at most `mac_ratio` of the layer's. A layer whose factorisation would
+not cut MACs is left as it is and listed in the report's `skipped` with the numbers.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.compression import register
+from models.compression.base import CompressionResult, KerasVariant, base_report, require
+from models.compression.surgery import build_like, check_supported
+from models.dctnet import Architecture, kernel_size, layer_names, stride
+
+MODES = ("channel", "spatial")
+DEFAULT_ENERGY = 0.9
+
+
+@dataclass(frozen=True)
+class SVDConfig:
+    energy: float | None = None  # kept fraction of sum(S^2) (DEFAULT_ENERGY when no rule is set)
+    mac_ratio: float | None = None  # target MACs of each factorised layer / its original MACs
+    rank: int | None = None  # one fixed rank for every layer (capped at the layer's full rank)
+    mode: str = "channel"
+    layers: tuple | None = None  # conv names to consider (None: all)
+    skip_if_no_gain: bool = True  # False factorises even when MACs would not drop (tests, studies)
+    finetune_steps: int = 0
+    finetune_crop: int = 128
+    finetune_batch: int = 4
+    finetune_lr: float = 5e-4
+    finetune_dir: str | None = None
+
+    def __post_init__(self):
+        chosen = [n for n in ("energy", "mac_ratio", "rank") if getattr(self, n) is not None]
+        if not chosen:
+            object.__setattr__(self, "energy", DEFAULT_ENERGY)
+            chosen = ["energy"]
+        require(len(chosen) == 1, "energy/mac_ratio/rank", chosen, "must set exactly one rank rule")
+        if self.energy is not None:
+            require(isinstance(self.energy, (int, float)) and 0 < self.energy <= 1, "energy", self.energy,
+                    "must be a number in (0, 1]")
+        if self.mac_ratio is not None:
+            require(isinstance(self.mac_ratio, (int, float)) and 0 < self.mac_ratio <= 1, "mac_ratio",
+                    self.mac_ratio, "must be a number in (0, 1]")
+        if self.rank is not None:
+            require(isinstance(self.rank, int) and not isinstance(self.rank, bool) and self.rank >= 1, "rank",
+                    self.rank, "must be an int >= 1")
+        require(self.mode in MODES, "mode", self.mode, f"must be one of {MODES}")
+        if self.layers is not None:
+            object.__setattr__(self, "layers", tuple(self.layers))
+            unknown = [n for n in self.layers if n not in layer_names()]
+            require(self.layers and not unknown, "layers", self.layers,
+                    f"must name convs of DCT-Net ({', '.join(layer_names())})")
+        require(isinstance(self.skip_if_no_gain, bool), "skip_if_no_gain", self.skip_if_no_gain, "must be a bool")
+        require(isinstance(self.finetune_steps, int) and self.finetune_steps >= 0, "finetune_steps",
+                self.finetune_steps, "must be an int >= 0")
+        require(isinstance(self.finetune_crop, int) and self.finetune_crop >= 16 and self.finetune_crop % 4 == 0,
+                "finetune_crop", self.finetune_crop, "must be an int >= 16 and a multiple of 4")
+        require(isinstance(self.finetune_batch, int) and self.finetune_batch >= 1, "finetune_batch",
+                self.finetune_batch, "must be an int >= 1")
+        require(isinstance(self.finetune_lr, (int, float)) and self.finetune_lr > 0, "finetune_lr",
+                self.finetune_lr, "must be > 0")
+
+
+def as_matrix(kernel, mode):
+    """HWIO kernel -> the matrix that is factorised."""
+    k, _, cin, cout = kernel.shape
+    if mode == "channel":
+        return kernel.reshape(k * k * cin, cout)
+    return kernel.transpose(0, 2, 1, 3).reshape(k * cin, k * cout)  # rows (kh, cin), cols (kw, cout)
+
+
+def factor_kernels(kernel, rank, mode):
+    """(first kernel, second kernel) whose composition is the rank-`rank` approximation of `kernel`."""
+    k, _, cin, cout = kernel.shape
+    u, s, vt = np.linalg.svd(as_matrix(kernel, mode).astype(np.float64), full_matrices=False)
+    root = np.sqrt(s[:rank])
+    a, b = u[:, :rank] * root, root[:, None] * vt[:rank]
+    if mode == "channel":
+        return a.reshape(k, k, cin, rank).astype(np.float32), b.reshape(1, 1, rank, cout).astype(np.float32)
+    first = a.reshape(k, cin, rank)[:, None]  # (k, 1, cin, r)
+    second = b.reshape(rank, k, cout).transpose(1, 0, 2)[None]  # (1, k, r, cout)
+    return first.astype(np.float32), second.astype(np.float32)
+
+
+def macs_per_output_pixel(k, s, cin, cout, rank=None, mode="channel"):
+    """MACs per output pixel of the plain conv (rank None) or of its factorisation."""
+    if rank is None:
+        return k * k * cin * cout
+    if mode == "channel":
+        return k * k * cin * rank + rank * cout
+    return s * k * cin * rank + k * rank * cout  # the k x 1 conv runs at s x the output's width
+
+
+def choose_rank(singular, k, s, cin, cout, config):
+    full = len(singular)
+    if config.rank is not None:
+        return min(config.rank, full)
+    if config.mac_ratio is not None:
+        target = config.mac_ratio * macs_per_output_pixel(k, s, cin, cout)
+        per_rank = macs_per_output_pixel(k, s, cin, cout, 1, config.mode)
+        return int(max(1, min(full, target // per_rank)))
+    energy = np.cumsum(singular ** 2) / np.sum(singular ** 2)
+    return int(min(full, np.searchsorted(energy, config.energy - 1e-12) + 1))
+
+
+def factorise(variant, config):
+    check_supported(variant, "SVD")
+    arch = variant.architecture
+    names = layer_names(arch.num_blocks)
+    targets = config.layers or tuple(names)
+    kinds, ranks, factors, changed, skipped = {}, {}, {}, [], []
+    for name in names:
+        if name not in targets:
+            continue
+        kernel = variant.model.get_layer(name).get_weights()[0]
+        k, s, cin, cout = kernel_size(name), stride(name), kernel.shape[2], kernel.shape[3]
+        singular = np.linalg.svd(as_matrix(kernel, config.mode), compute_uv=False)
+        rank = choose_rank(singular, k, s, cin, cout, config)
+        before = macs_per_output_pixel(k, s, cin, cout)
+        after = macs_per_output_pixel(k, s, cin, cout, rank, config.mode)
+        kept = float(np.sum(singular[:rank] ** 2) / np.sum(singular ** 2))
+        if after >= before and config.skip_if_no_gain:
+            useful = (before - 1) // macs_per_output_pixel(k, s, cin, cout, 1, config.mode)
+            skipped.append(f"{name}: rank {rank} of {len(singular)} would cost {after} MAC/px vs {before} "
+                           f"(no saving; max useful rank {useful})")
+            continue
+        kinds[name] = "lowrank" if config.mode == "channel" else "lowrank_spatial"
+        ranks[name] = rank
+        factors[name] = factor_kernels(kernel, rank, config.mode)
+        changed.append(f"{name}: {k}x{k} {cin}->{cout} -> rank {rank}/{len(singular)} ({kept:.1%} energy), "
+                       f"{before} -> {after} MAC/px")
+    new_arch = Architecture(channels=dict(arch.channels), num_blocks=arch.num_blocks, kinds=kinds, ranks=ranks)
+    model = build_like(variant.model, new_arch, name=f"{variant.model.name}_svd")
+    for name in names:
+        kernel, bias = variant.model.get_layer(name).get_weights()
+        if name in factors:
+            first, second = factors[name]
+            model.get_layer(f"{name}_lowrank_a").set_weights([first])
+            model.get_layer(name).set_weights([second, bias])
+        else:
+            model.get_layer(name).set_weights([kernel, bias])
+    return KerasVariant(model, new_arch, name=f"{variant.name}+svd"), changed, skipped
+
+
+class SVDMethod:
+    name = "svd"
+    config_class = SVDConfig
+
+    def apply(self, source, config):
+        require(isinstance(config, SVDConfig), "config", type(config).__name__, "must be an SVDConfig")
+        variant, changed, skipped = factorise(source, config)
+        report = base_report(self.name, config, source, variant.model)
+        report.changed, report.skipped = changed, skipped
+        if config.finetune_steps:
+            from models.compression.finetune import recover
+
+            report.notes.append(recover(variant.model, source.model, config))
+        return CompressionResult(report=report, variant=variant)
+
+
+register(SVDMethod())

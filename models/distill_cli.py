@@ -1,0 +1,131 @@
+"""`python -m models distill`: train a student DCT-Net from the original and save it as a variant.
+
+    python -m models distill --student slim --width 16 --blocks 2 --steps 4000 \
+        --out models/weights/students/slim-w16-b2
+
+Writes <out>.weights.h5 + <out>.json (architecture, student spec, train config, the command, training
+time, hardware, held-out photos, a thinned loss / validation curve). Checkpoints and the full history
+go to --work-dir (default lab_data/training/<student name>); running the same command again resumes.
+`--stop-at K` ends the run after step K (checkpointed) and still writes <out>: use it to ship the
+latest checkpoint of a run that cannot finish in time.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import shlex
+import sys
+
+from models.compression.base import REPORT_RESOLUTION
+
+CURVE_POINTS = 200  # the shipped .json keeps about this many points of the training curve
+
+
+def register(subparsers):
+    from models.students import FAMILIES
+    from models.training import DEFAULT_LAB, TrainConfig
+    from models.weights import STYLES
+
+    d = TrainConfig()
+    p = subparsers.add_parser("distill", help="train a small student DCT-Net from the original (teacher)")
+    p.add_argument("--student", default="slim", choices=FAMILIES, help="student family")
+    p.add_argument("--width", type=int, default=16, help="base channel width (teacher: 32)")
+    p.add_argument("--blocks", type=int, default=2, help="residual blocks (teacher: 4)")
+    p.add_argument("--style", default="anime", choices=STYLES, help="teacher style")
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--out", required=True, help="output path stem: writes OUT.weights.h5 and OUT.json")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--crop", type=int, default=d.crop)
+    p.add_argument("--image-side", type=int, default=d.image_side)
+    p.add_argument("--lr", type=float, default=d.learning_rate)
+    p.add_argument("--l1", type=float, default=d.l1_weight, help="weight of the pixel L1 loss")
+    p.add_argument("--ssim", type=float, default=d.ssim_weight, help="weight of the 1 - SSIM loss")
+    p.add_argument("--feature-weight", type=float, default=d.feature_weight,
+                   help="weight of feature-map distillation (0: off; the teacher then runs every step)")
+    p.add_argument("--feature-layers", default=",".join(d.feature_layers))
+    p.add_argument("--views", type=int, default=d.views, help="cached teacher views per photo")
+    p.add_argument("--crops-per-view", type=int, default=d.crops_per_view, help="cached crops per view")
+    p.add_argument("--init", default="teacher", choices=("teacher", "random"),
+                   help="start from the teacher's weights (strongest channels, first blocks, separable "
+                        "convs by rank-1 SVD) or from random weights")
+    p.add_argument("--data-dir", default=d.data_dir)
+    p.add_argument("--holdout", type=int, default=d.holdout)
+    p.add_argument("--max-images", type=int, default=None)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--val-every", type=int, default=d.val_every)
+    p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
+    p.add_argument("--work-dir", default=None, help=f"checkpoints + history (default {DEFAULT_LAB}/<name>)")
+    p.add_argument("--cache-dir", default=d.cache_dir)
+    p.add_argument("--stop-at", type=int, default=None, help="end after this step (resumable)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_distill)
+
+
+def config_from_args(args, name):
+    from models.training import DEFAULT_LAB, TrainConfig
+
+    return TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, crop=args.crop, image_side=args.image_side,
+        learning_rate=args.lr, l1_weight=args.l1, ssim_weight=args.ssim,
+        feature_weight=args.feature_weight,
+        feature_layers=tuple(x for x in args.feature_layers.split(",") if x), views=args.views,
+        crops_per_view=args.crops_per_view,
+        data_dir=args.data_dir, holdout=args.holdout, max_images=args.max_images, seed=args.seed,
+        val_every=args.val_every, checkpoint_every=args.checkpoint_every,
+        work_dir=args.work_dir or str(DEFAULT_LAB / name), cache_dir=args.cache_dir)
+
+
+def environment():
+    """Where the training ran: enough to say what hardware the quoted training time is for."""
+    import keras
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": None, "python": platform.python_version(),
+            "keras": keras.__version__, "backend": keras.backend.backend(), "platform": platform.platform()}
+
+
+def thin(records, points=CURVE_POINTS):
+    step = max(1, len(records) // points)
+    kept = records[::step]
+    return kept if not records or kept[-1] is records[-1] else kept + [records[-1]]
+
+
+def cmd_distill(args):
+    from models.complexity import count_macs, count_params
+    from models.students import StudentSpec, build_student, init_from_teacher, save_student
+    from models.training import train
+    from models.weights import load_model
+
+    spec = StudentSpec(args.student, args.width, args.blocks)
+    config = config_from_args(args, spec.name)
+    teacher = load_model(args.style)
+    student, arch = build_student(spec, seed=config.seed)
+    if args.init == "teacher":
+        init_from_teacher(student, arch, teacher)
+    history = train(student, teacher, config, progress=not args.no_progress, stop_at=args.stop_at)
+    h, w = REPORT_RESOLUTION
+    meta = {
+        "name": spec.name, "spec": dataclasses.asdict(spec), "teacher": {
+            "style": args.style, "fingerprint": history["teacher_fingerprint"],
+            "params": count_params(teacher), "macs_512": count_macs(teacher, h, w)},
+        "params": count_params(student), "macs_512": count_macs(student, h, w),
+        "command": "python -m models distill " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        if sys.argv[1:2] == ["distill"] else None,
+        "init": args.init, "train_config": config.to_dict(), "steps_done": history["steps_done"],
+        "complete": history["steps_done"] >= config.steps,
+        "train_time_s": round(history["train_time_s"], 1), "environment": environment(),
+        "held_out": history["split"]["held_out"],
+        "final_val_psnr": history["val"][-1]["val_psnr"] if history["val"] else None,
+        "curve": {"train": thin(history["train"]), "val": history["val"]},
+    }
+    weights, meta_path = save_student(student, arch, args.out, meta)
+    print(json.dumps({k: meta[k] for k in ("name", "params", "macs_512", "steps_done", "train_time_s",
+                                            "final_val_psnr")}))
+    print(f"wrote {weights} and {meta_path}")

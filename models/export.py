@@ -1,0 +1,178 @@
+"""Keras DCT-Net (any variant) -> TFLite for LiteRT, in four precisions, keeping dynamic height/width.
+
+Path that works on this stack (keras 3.13.2, TF 2.21): `tf.lite.TFLiteConverter.from_keras_model`
+(it freezes the weights; a concrete function keeps them as resource variables that LiteRT reads as
+garbage). The Functional model's input is (None, None, None, 3), so H, W and batch stay dynamic.
+
+Precisions (what stays float is deliberate and reported):
+- fp32: everything float32.
+- fp16: weights stored float16, dequantized to float32 at load; all compute float32.
+- int8_dynamic: conv weights int8 (per-channel); activations float, quantized on the fly inside each conv.
+- int8_full: weights and activations int8, calibrated on real portraits (`calibration_images`); the
+  model's input/output stay float32 (a QUANTIZE/DEQUANTIZE pair at the edges). With
+  `float_guided_filter` (default) the fixed guided filter is left out of quantization and runs in float
+  inside the same file: its products, variances and division lose ~all precision in 8 bits.
+"""
+
+import contextlib
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.compression.base import require
+
+PRECISIONS = ("fp32", "fp16", "int8_dynamic", "int8_full")
+PORTRAITS_DIR = Path(os.environ.get("DCTNET_PORTRAITS", Path(__file__).resolve().parents[2] / "shared" / "portraits"))
+GUIDED_FILTER_SCOPE = "guided_filter"
+EVAL_HOLDOUT = 24  # = TrainConfig.holdout: the photos no training or calibration sees
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    precision: str = "fp32"
+    calibration_images: int = 32  # int8_full: how many portraits calibrate the activation ranges
+    calibration_size: int = 384  # int8_full: square side (px) the portraits are resized/cropped to
+    calibration_seed: int = 0
+    per_channel: bool = True  # int8: one weight scale per output channel (False: one per tensor)
+    float_guided_filter: bool = True  # int8_full: keep the guided filter out of quantization
+
+    def __post_init__(self):
+        require(self.precision in PRECISIONS, "precision", self.precision, f"must be one of {PRECISIONS}")
+        require(isinstance(self.calibration_images, int) and 1 <= self.calibration_images <= 1000,
+                "calibration_images", self.calibration_images, "must be an int in [1, 1000]")
+        require(isinstance(self.calibration_size, int) and 32 <= self.calibration_size <= 2048
+                and self.calibration_size % 16 == 0,
+                "calibration_size", self.calibration_size, "must be a multiple of 16 in [32, 2048]")
+        require(isinstance(self.calibration_seed, int), "calibration_seed", self.calibration_seed, "must be an int")
+        require(isinstance(self.per_channel, bool), "per_channel", self.per_channel, "must be a bool")
+        require(isinstance(self.float_guided_filter, bool), "float_guided_filter", self.float_guided_filter,
+                "must be a bool")
+
+    def float_parts(self):
+        """What runs in float in this precision, said plainly for the report."""
+        return {
+            "fp32": ["everything"],
+            "fp16": ["all compute (weights stored fp16, dequantized at load)"],
+            "int8_dynamic": ["activations, guided filter, upsampling, skip additions (weights of convs int8)"],
+            "int8_full": (["model input/output (float32 I/O, quantized at the edges)"]
+                          + (["guided filter (left out of quantization)"] if self.float_guided_filter else [])),
+        }[self.precision]
+
+
+# --- portraits: calibration and evaluation never share a photo ---------------------------------------
+
+def portrait_files(role, portraits_dir=None, holdout=EVAL_HOLDOUT):
+    """Sorted portrait paths for `role` "calibration" or "evaluation".
+
+    The split is the training loop's (`models.training.split_images`, seed 0): evaluation = the photos it
+    holds out (never trained on, never calibrated on); calibration = the photos fine-tuning may train on.
+    """
+    from models.training import split_images
+
+    require(role in ("calibration", "evaluation"), "role", role, "must be 'calibration' or 'evaluation'")
+    root = Path(portraits_dir or PORTRAITS_DIR)
+    if not root.is_dir():
+        raise FileNotFoundError(f"portrait folder not found: {root}")
+    train, held = split_images(root, holdout, seed=0)
+    return [root / n for n in (held if role == "evaluation" else train)]
+
+
+def square_bgr(rgb, size):
+    """uint8 RGB photo -> float32 BGR [-1, 1] (size, size, 3): short side scaled to size, centre crop."""
+    import cv2
+
+    from models.processing import to_network
+
+    h, w = rgb.shape[:2]
+    scale = size / min(h, w)
+    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+    rgb = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    y, x = (nh - size) // 2, (nw - size) // 2
+    return to_network(rgb[y:y + size, x:x + size])
+
+
+def calibration_batches(count, size, seed=0, portraits_dir=None):
+    """A seeded choice of `count` calibration portraits as (1, size, size, 3) float32 BGR batches."""
+    from models.images import load_image
+
+    files = portrait_files("calibration", portraits_dir)
+    if count > len(files):
+        raise ValueError(f"calibration_images={count} but only {len(files)} calibration portraits exist "
+                         f"in {portraits_dir or PORTRAITS_DIR}")
+    picked = np.random.default_rng(seed).choice(len(files), size=count, replace=False)
+    return [square_bgr(load_image(files[i]), size)[None] for i in sorted(picked)]
+
+
+# --- conversion ---------------------------------------------------------------------------------------
+
+def _converter(model, config):
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if config.precision == "fp32":
+        return converter
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if config.precision == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    if config.precision.startswith("int8") and not config.per_channel:
+        converter._experimental_disable_per_channel = True  # the converter's switch for per-tensor weights
+    if config.precision == "int8_full":
+        batches = calibration_batches(config.calibration_images, config.calibration_size, config.calibration_seed)
+        converter.representative_dataset = lambda: ([b] for b in batches)
+        if not config.float_guided_filter:
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return converter
+
+
+def _guided_filter_nodes(float_model):
+    """Output tensor names of the guided filter's ops (and the model output they produce)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=float_model)
+    names = {t["index"]: t["name"] for t in interp.get_tensor_details()}
+    out_index = interp.get_output_details()[0]["index"]
+    nodes = []
+    for op in interp._get_ops_details():
+        outs = [names[i] for i in op["outputs"]]
+        if any(GUIDED_FILTER_SCOPE in n for n in outs) or out_index in op["outputs"]:
+            nodes.extend(outs)
+    if not nodes:
+        raise RuntimeError("found no guided-filter ops to keep in float; was the model built by build_generator?")
+    return nodes
+
+
+def _convert(model, config):
+    if config.precision == "int8_full" and config.float_guided_filter:
+        import tensorflow as tf
+
+        # Selective quantization: the debugger's denylist keeps named nodes in float.
+        float_model = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        converter = _converter(model, config)
+        options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=_guided_filter_nodes(float_model))
+        debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_options=options,
+                                                             debug_dataset=converter.representative_dataset)
+        return debugger.get_nondebug_quantized_model()
+    return _converter(model, config).convert()
+
+
+def export_tflite(model, path, config=ExportConfig()):
+    """Convert a Keras DCT-Net to `path` (.tflite) atomically; returns the Path."""
+    require(isinstance(config, ExportConfig), "config", config, "must be an ExportConfig")
+    path = Path(path)
+    require(path.suffix == ".tflite", "path", str(path), "must end with .tflite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.redirect_stdout(sys.stderr):  # the converter prints its SavedModel signature
+        content = _convert(model, config)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,514 @@
+"""Train a Keras DCT-Net (a distillation student, or a pruned / SVD variant) to imitate the original.
+
+`train(student, teacher, TrainConfig(...))` is the one loop behind knowledge distillation and the
+recovery fine-tune after pruning / SVD. Contract: both networks map float32 BGR (N, H, W, 3) in
+[-1, 1] to the same; the student's weights are updated in place.
+
+Data: photos are resized so their short side is `image_side` (the scale the product runs at), then
+each photo gets `views` copies: view 0 as-is, views >= 1 mirrored (odd views) and colour-jittered
+(mildly), and each view `crops_per_view` random crop x crop boxes. The teacher runs ONCE per crop (on
+the crop itself: see `cache_pairs`) and its output is cached as .npy under `cache_dir` (keyed by the
+teacher's weights), so a training step costs only the student. A step draws cached crops; which ones
+is derived from (seed, step) alone, so a run resumed at step k sees exactly the batches an
+uninterrupted run would.
+
+Loss: l1_weight * |y - t| + ssim_weight * (1 - SSIM(y, t)), optionally + feature_weight * L1 between
+the teacher's intermediate activations and the student's (through a learned 1x1 adapter when the
+widths differ): the "distill" term of feature-map distillation. Teacher features are not cached (they
+are large): with feature_weight > 0 the teacher runs on every batch.
+
+Backend-agnostic: it uses `compile` + `train_on_batch` only, so it runs on TensorFlow (CPU here) and on
+JAX / torch (GPU boxes) alike. Checkpoints (weights + optimizer state + history) go to `work_dir`
+every `checkpoint_every` steps, written to a temp folder then renamed, so an interruption never leaves
+a half-written checkpoint; `train` resumes from it when present.
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.compression.base import require
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "portraits"
+DEFAULT_LAB = ROOT / "lab_data" / "training"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+CHECKPOINT = "checkpoint"
+# Settings that may change between a run and its resumption (everything else must match).
+RESUMABLE_CHANGES = ("steps", "checkpoint_every", "val_every")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 2000
+    batch_size: int = 8
+    crop: int = 160  # training crop side (px, multiple of 4)
+    image_side: int = 512  # photos are resized to this short side before cropping
+    learning_rate: float = 2e-3  # Adam, cosine-decayed to lr * lr_floor over `steps`
+    lr_floor: float = 0.05
+    l1_weight: float = 1.0
+    ssim_weight: float = 0.5
+    feature_weight: float = 0.0  # > 0: feature-map distillation on `feature_layers`
+    feature_layers: tuple = ("Conv_4", "Conv_6")
+    views: int = 2  # cached teacher views per photo (0 as-is; >= 1 mirrored and/or colour-jittered)
+    crops_per_view: int = 4  # crops per view the teacher runs on (and the student trains on)
+    jitter: float = 0.1  # colour jitter strength of views >= 1 (brightness / contrast / saturation)
+    data_dir: str = str(DEFAULT_DATA)
+    holdout: int = 24  # photos held back (never trained on) for validation and the final table
+    max_images: int | None = None  # cap on training photos (None: all the rest)
+    val_images: int | None = None  # held-back photos the periodic validation uses (None: min(8, holdout))
+    val_crop: int = 256  # centre crop side of the periodic validation
+    val_every: int = 100
+    checkpoint_every: int = 100
+    seed: int = 0
+    work_dir: str = str(DEFAULT_LAB / "run")
+    cache_dir: str = str(DEFAULT_LAB / "cache")
+
+    def __post_init__(self):
+        object.__setattr__(self, "feature_layers", tuple(self.feature_layers))
+        for name in ("steps", "batch_size", "views", "crops_per_view", "val_every", "checkpoint_every"):
+            value = getattr(self, name)
+            require(isinstance(value, int) and value >= 1, name, value, "must be an int >= 1")
+        for name in ("crop", "val_crop"):
+            value = getattr(self, name)
+            require(isinstance(value, int) and value >= 16 and value % 4 == 0, name, value,
+                    "must be an int >= 16 and a multiple of 4")
+        require(isinstance(self.image_side, int) and self.image_side >= self.crop, "image_side",
+                self.image_side, f"must be an int >= crop ({self.crop})")
+        require(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
+        require(0 <= self.lr_floor <= 1, "lr_floor", self.lr_floor, "must be in [0, 1]")
+        for name in ("l1_weight", "ssim_weight", "feature_weight"):
+            value = getattr(self, name)
+            require(isinstance(value, (int, float)) and value >= 0, name, value, "must be a number >= 0")
+        require(self.l1_weight + self.ssim_weight > 0, "l1_weight + ssim_weight",
+                self.l1_weight + self.ssim_weight, "must be > 0 (the image loss needs a term)")
+        require(0 <= self.jitter < 0.5, "jitter", self.jitter, "must be in [0, 0.5)")
+        require(isinstance(self.holdout, int) and self.holdout >= 1, "holdout", self.holdout,
+                "must be an int >= 1")
+        if self.val_images is None:
+            object.__setattr__(self, "val_images", min(8, self.holdout) if isinstance(self.holdout, int)
+                               else 8)
+        require(isinstance(self.val_images, int) and 1 <= self.val_images <= self.holdout, "val_images",
+                self.val_images, f"must be an int in [1, holdout={self.holdout}]")
+        require(self.max_images is None or (isinstance(self.max_images, int) and self.max_images >= 1),
+                "max_images", self.max_images, "must be None or an int >= 1")
+        require(isinstance(self.seed, int), "seed", self.seed, "must be an int")
+        require(Path(self.data_dir).is_dir(), "data_dir", self.data_dir, "must be an existing folder")
+
+    def to_dict(self):
+        d = dataclasses.asdict(self)
+        d["feature_layers"] = list(self.feature_layers)
+        return d
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+def list_images(data_dir):
+    """Photos under data_dir (recursive), as sorted relative paths."""
+    root = Path(data_dir)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def split_images(data_dir, holdout, seed=0, max_images=None):
+    """(train, held_out) relative paths: a fixed pseudo-random order keyed by (seed, name)."""
+    names = list_images(data_dir)
+    require(len(names) > holdout, "holdout", holdout,
+            f"must leave photos to train on: {data_dir} has {len(names)} photos")
+    order = sorted(names, key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())
+    held, train = sorted(order[:holdout]), order[holdout:]
+    if max_images is not None:
+        train = train[:max_images]
+    return sorted(train), held
+
+
+def resize_short_side(rgb, side):
+    """Short side -> side (area filter when shrinking), both sides cut down to a multiple of 4."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    scale = side / min(h, w)
+    nh, nw = max(side, round(h * scale)), max(side, round(w * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    out = cv2.resize(rgb, (nw, nh), interpolation=interp) if (nh, nw) != (h, w) else rgb
+    return np.ascontiguousarray(out[: nh - nh % 4, : nw - nw % 4])
+
+
+def make_view(rgb, view, jitter, seed):
+    """View 0 is the photo; odd views are mirrored; views >= 1 get a mild colour jitter."""
+    if view == 0:
+        return rgb
+    rng = np.random.default_rng([seed, view, 7919])
+    x = rgb.astype(np.float32)
+    if view % 2 == 1:
+        x = x[:, ::-1]
+    if jitter > 0:
+        b, c, s = rng.uniform(1 - jitter, 1 + jitter, size=3)
+        x = x * b
+        x = (x - x.mean()) * c + x.mean()
+        grey = x.mean(axis=-1, keepdims=True)
+        x = (x - grey) * s + grey
+    return np.ascontiguousarray(np.clip(np.rint(x), 0, 255).astype(np.uint8))
+
+
+def model_fingerprint(model):
+    h = hashlib.sha256()
+    for w in model.get_weights():
+        h.update(np.ascontiguousarray(w, dtype=np.float32).tobytes())
+    return h.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Cached crops of one photo view: uint8 RGB photos (N, c, c, 3) and the teacher's float16 BGR
+    outputs (N, c, c, 3) in [-1, 1] for exactly those crops."""
+
+    image: str
+    view: int
+    photo_path: Path
+    target_path: Path
+
+
+def crop_boxes(h, w, crop, count, seed):
+    """`count` (top, left) corners of crop x crop boxes, multiples of 4; count 0 = the centre box."""
+    if count == 0:
+        return [((h - crop) // 8 * 4, (w - crop) // 8 * 4)]
+    rng = np.random.default_rng(seed)
+    return [(4 * int(rng.integers(0, (h - crop) // 4 + 1)), 4 * int(rng.integers(0, (w - crop) // 4 + 1)))
+            for _ in range(count)]
+
+
+def cache_pairs(names, teacher, config, views, crops=None, crop=None, progress=False, desc="teacher targets"):
+    """Run the teacher once per (photo, view, crop) not yet cached; return one Pair per (photo, view).
+
+    The teacher runs on each crop itself, not on the whole photo: DCT-Net's output near a border
+    depends on ~48 px of context, so a crop of the teacher's full-image output is not what the teacher
+    (or the student) produces for that crop (24 dB apart on 256 px crops; identical beyond 48 px).
+    crops: random crops per view (default config.crops_per_view; 0 = one centre crop).
+    """
+    from models.images import load_image
+    from models.processing import to_network
+
+    crops = config.crops_per_view if crops is None else crops
+    crop = crop or config.crop
+    folder = Path(config.cache_dir) / f"teacher-{model_fingerprint(teacher)}" / f"side{config.image_side}"
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = [(n, v) for n in names for v in range(views)]
+    pairs = []
+    bar = _bar(len(jobs), desc, progress)
+    for name, view in jobs:
+        key = hashlib.sha256(f"{name}|{view}|{config.jitter}|{config.seed}|{crop}x{crops}".encode()).hexdigest()
+        photo_path, target_path = folder / f"{key[:16]}_photo.npy", folder / f"{key[:16]}_target.npy"
+        if not (photo_path.exists() and target_path.exists()):
+            rgb = resize_short_side(load_image(Path(config.data_dir) / name), config.image_side)
+            rgb = make_view(rgb, view, config.jitter, _name_seed(config.seed, name))
+            c = min(crop, *(d - d % 4 for d in rgb.shape[:2]))
+            boxes = crop_boxes(*rgb.shape[:2], c, crops, [config.seed, _name_seed(config.seed, name), view])
+            photos = np.stack([rgb[t:t + c, l:l + c] for t, l in boxes])
+            target = _numpy(teacher(to_network(photos), training=False)).astype(np.float16)
+            _save_npy(photo_path, photos)
+            _save_npy(target_path, target)
+        pairs.append(Pair(name, view, photo_path, target_path))
+        bar.update(1)
+    bar.close()
+    return pairs
+
+
+def _numpy(x):
+    """Backend tensor -> NumPy (torch tensors that track gradients need detaching first)."""
+    from keras import ops
+
+    return ops.convert_to_numpy(x)
+
+
+def _name_seed(seed, name):
+    return int(hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()[:8], 16)
+
+
+def _save_npy(path, array):
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
+
+
+def sample_batch(pairs, config, step):
+    """The batch of `step`: (photos BGR [-1, 1], teacher targets), a function of (seed, step) only."""
+    from models.processing import to_network
+
+    rng = np.random.default_rng([config.seed, step])
+    xs, ys = [], []
+    for idx in rng.integers(0, len(pairs), size=config.batch_size):
+        photos = np.load(pairs[idx].photo_path, mmap_mode="r")
+        j = int(rng.integers(0, photos.shape[0]))
+        xs.append(to_network(np.asarray(photos[j])))
+        ys.append(np.asarray(np.load(pairs[idx].target_path, mmap_mode="r")[j], dtype=np.float32))
+    return np.stack(xs), np.stack(ys)
+
+
+def centre_batch(pairs):
+    """Every cached crop of the pairs as one batch (validation: one centre crop per photo)."""
+    from models.processing import to_network
+
+    xs = np.concatenate([np.load(p.photo_path) for p in pairs])
+    ys = np.concatenate([np.load(p.target_path) for p in pairs])
+    return to_network(xs), ys.astype(np.float32)
+
+
+# -------------------------------------------------------------------------------------------- losses
+
+def _gaussian_kernel(size=11, sigma=1.5, channels=3):
+    g = np.exp(-((np.arange(size) - size // 2) ** 2) / (2 * sigma**2))
+    k2 = np.outer(g, g) / np.outer(g, g).sum()
+    return np.repeat(k2[:, :, None, None], channels, axis=2).astype("float32")  # (k, k, C, 1)
+
+
+def ssim(y_true, y_pred):
+    """Per-image mean SSIM (Wang et al.; 11x11 Gaussian, sigma 1.5, valid windows) of [-1, 1] images."""
+    from keras import ops
+
+    kernel = ops.convert_to_tensor(_gaussian_kernel())
+    y_true, y_pred = _tensors(y_true, y_pred)
+    a, b = (y_true + 1.0) * 0.5, (y_pred + 1.0) * 0.5  # data range 1
+    c1, c2 = 0.01**2, 0.03**2
+
+    def blur(x):
+        return ops.depthwise_conv(x, kernel, strides=1, padding="valid")
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a * mu_a
+    var_b = blur(b * b) - mu_b * mu_b
+    cov = blur(a * b) - mu_a * mu_b
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return ops.mean(s, axis=(1, 2, 3))
+
+
+def _tensors(y_true, y_pred):
+    """Both as backend float32 tensors (metrics get NumPy targets on the torch backend)."""
+    from keras import ops
+
+    return ops.convert_to_tensor(y_true, "float32"), ops.convert_to_tensor(y_pred, "float32")
+
+
+def l1(y_true, y_pred):
+    from keras import ops
+
+    y_true, y_pred = _tensors(y_true, y_pred)
+    return ops.mean(ops.abs(y_true - y_pred), axis=(1, 2, 3))
+
+
+def image_loss(l1_weight, ssim_weight):
+    def loss(y_true, y_pred):
+        total = 0.0
+        if l1_weight:
+            total = total + l1_weight * l1(y_true, y_pred)
+        if ssim_weight:
+            total = total + ssim_weight * (1.0 - ssim(y_true, y_pred))
+        return total
+
+    return loss
+
+
+# ------------------------------------------------------------------------------------------ training
+
+def _feature_name(layer):
+    return f"{layer}_lrelu"  # activations after the leaky ReLU, as the next layer sees them
+
+
+def build_train_model(student, teacher, config):
+    """Student with its image output and (feature distillation) adapted intermediate activations."""
+    import keras
+
+    outputs = {"image": student.output}
+    if config.feature_weight > 0:
+        for layer in config.feature_layers:
+            name = _feature_name(layer)
+            for net, label in ((student, "student"), (teacher, "teacher")):
+                try:
+                    net.get_layer(name)
+                except ValueError:
+                    raise ValueError(f"feature_layers names {layer!r}, but the {label} has no layer "
+                                     f"{name!r}. Received: feature_layers={config.feature_layers!r}")
+            feat = student.get_layer(name).output
+            width = teacher.get_layer(name).output.shape[-1]
+            outputs[f"feat_{layer}"] = keras.layers.Conv2D(width, 1, name=f"adapter_{layer}")(feat)
+    return keras.Model(student.input, outputs, name=f"{student.name}_train")
+
+
+def _compile(train_model, config):
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=config.steps, alpha=config.lr_floor)
+    losses = {"image": image_loss(config.l1_weight, config.ssim_weight)}
+    weights = {"image": 1.0}
+    for layer in config.feature_layers if config.feature_weight > 0 else ():
+        losses[f"feat_{layer}"] = "mean_absolute_error"
+        weights[f"feat_{layer}"] = config.feature_weight
+    train_model.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses, loss_weights=weights,
+                        metrics={"image": [l1, ssim]})
+    train_model.optimizer.build(train_model.trainable_variables)
+    return schedule
+
+
+def _teacher_features(teacher, config):
+    import keras
+
+    layers = [teacher.get_layer(_feature_name(n)).output for n in config.feature_layers]
+    return keras.Model(teacher.input, layers)
+
+
+def psnr_uint8(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def validate(student, val_x, val_y):
+    """Mean PSNR (dB) of the student's uint8 output against the teacher's, as the product sees them."""
+    from models.processing import from_network
+
+    out = _numpy(student(val_x, training=False))
+    return float(np.mean([psnr_uint8(from_network(o), from_network(t)) for o, t in zip(out, val_y)]))
+
+
+def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
+    """Train `student` toward `teacher` (in place); returns the history dict (also written to work_dir).
+
+    stop_at: end this call after that step (checkpointed), as an interruption would; call again with
+    the same config to go on. None runs to config.steps.
+
+    History: {"config", "train": [{"step", "loss", "l1", "ssim", ["feat_*"], "lr"}, ...],
+    "val": [{"step", "val_psnr"}, ...], "train_time_s", "steps_done", "split": {"train", "held_out"}}.
+    `step` counts from 1; the loss of step k is the loss on step k's batch before its update.
+    """
+    import keras
+
+    require(isinstance(config, TrainConfig), "config", type(config).__name__, "must be a TrainConfig")
+    work = Path(config.work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+
+    train_names, held = split_images(config.data_dir, config.holdout, config.seed, config.max_images)
+    pairs = cache_pairs(train_names, teacher, config, config.views, progress=progress,
+                        desc="teacher targets (train)")
+    val_pairs = cache_pairs(held[: config.val_images], teacher, config, 1, crops=0, crop=config.val_crop,
+                            progress=progress, desc="teacher targets (val)")
+    val_x, val_y = centre_batch(val_pairs)
+
+    train_model = build_train_model(student, teacher, config)
+    schedule = _compile(train_model, config)
+    teacher_feats = _teacher_features(teacher, config) if config.feature_weight > 0 else None
+
+    history = {"config": config.to_dict(), "train": [], "val": [], "train_time_s": 0.0, "steps_done": 0,
+               "split": {"train": train_names, "held_out": held}, "backend": keras.backend.backend(),
+               "student": student.name, "teacher_fingerprint": model_fingerprint(teacher)}
+    start_step = _resume(train_model, work / CHECKPOINT, config, history)
+    if start_step == 0:
+        history["val"].append({"step": 0, "val_psnr": validate(student, val_x, val_y)})
+
+    require(stop_at is None or (isinstance(stop_at, int) and stop_at >= 1), "stop_at", stop_at,
+            "must be None or an int >= 1")
+    last = config.steps if stop_at is None else min(stop_at, config.steps)
+    bar = _bar(config.steps, "train", progress, initial=start_step)
+    clock, spent = time.perf_counter(), history["train_time_s"]
+    for step in range(start_step + 1, last + 1):
+        x, y = sample_batch(pairs, config, step)
+        targets = {"image": y}
+        if teacher_feats is not None:
+            feats = teacher_feats(x, training=False)
+            feats = feats if isinstance(feats, (list, tuple)) else [feats]
+            targets.update({f"feat_{n}": _numpy(f) for n, f in zip(config.feature_layers, feats)})
+        train_model.reset_metrics()  # so the logs are this batch's values, not a running mean
+        logs = train_model.train_on_batch(x, targets, return_dict=True)
+        record = {"step": step, "lr": float(schedule(step - 1))}
+        record.update({_short(k): float(v) for k, v in logs.items()})
+        if not math.isfinite(record["loss"]):
+            raise FloatingPointError(f"training diverged at step {step}: loss={record['loss']} "
+                                     f"(try a lower learning_rate; received {config.learning_rate})")
+        history["train"].append(record)
+        postfix = {"loss": f"{record['loss']:.4f}"}
+        if step % config.val_every == 0 or step == last:  # always validate the weights a call ends with
+            history["val"].append({"step": step, "val_psnr": validate(student, val_x, val_y)})
+        if history["val"]:
+            postfix["val_psnr"] = f"{history['val'][-1]['val_psnr']:.2f}"
+        bar.set_postfix(postfix)
+        bar.update(1)
+        if step % config.checkpoint_every == 0 or step == last:
+            history["train_time_s"] = spent + time.perf_counter() - clock
+            history["steps_done"] = step
+            _save_checkpoint(train_model, work / CHECKPOINT, history)
+    bar.close()
+    history["train_time_s"] = spent + time.perf_counter() - clock
+    history["steps_done"] = max(history["steps_done"], start_step)
+    _write_json(work / "history.json", history)
+    return history
+
+
+def _short(key):
+    """'image_l1' -> 'l1', 'image_loss' -> 'image_loss', 'loss' -> 'loss'."""
+    return key[len("image_"):] if key in ("image_l1", "image_ssim") else key
+
+
+def _bar(total, desc, enabled, initial=0):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, initial=initial, disable=not enabled, dynamic_ncols=True)
+
+
+# --------------------------------------------------------------------------------------- checkpoints
+
+def _write_json(path, obj):
+    tmp = Path(path).with_name(Path(path).name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def _save_checkpoint(train_model, folder, history):
+    """weights + optimizer state + history into a temp folder, then swapped in."""
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    train_model.save_weights(tmp / "model.weights.h5")
+    opt = train_model.optimizer
+    np.savez(tmp / "optimizer.npz", **{f"v{i:04d}": np.asarray(v) for i, v in enumerate(opt.variables)})
+    _write_json(tmp / "history.json", history)
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    _write_json(folder.parent / "history.json", history)
+    _write_json(folder.parent / "config.json", history["config"])
+
+
+def _resume(train_model, folder, config, history):
+    """Load a checkpoint into the (compiled, built) train model; returns the step it stopped at."""
+    folder = Path(folder)
+    if not (folder / "history.json").exists():
+        return 0
+    saved = json.loads((folder / "history.json").read_text())
+    mine, theirs = config.to_dict(), saved["config"]
+    diff = {k: (theirs.get(k), mine[k]) for k in mine
+            if k not in RESUMABLE_CHANGES and theirs.get(k) != mine[k]}
+    if diff:
+        raise ValueError(f"{folder} holds a checkpoint of a different run; differing settings "
+                         f"(checkpoint, now): {diff}. Use another work_dir or delete that folder.")
+    train_model.load_weights(folder / "model.weights.h5")
+    opt = train_model.optimizer
+    with np.load(folder / "optimizer.npz") as data:
+        arrays = [data[f"v{i:04d}"] for i in range(len(data.files))]
+    require(len(arrays) == len(opt.variables), "optimizer state", len(arrays),
+            f"must hold {len(opt.variables)} variables")
+    for var, value in zip(opt.variables, arrays):
+        var.assign(value)
+    for key in ("train", "val", "train_time_s", "steps_done"):
+        history[key] = saved[key]
+    return int(saved["steps_done"])

@@ -1,0 +1,132 @@
+"""Aliases (`@realtime`, `@mobile`, `@quality`, `@balanced`, ...) and loading a version as a predictor.
+
+Aliases name scenario winners: set them by hand (`python -m registry alias realtime 7`) or from the
+recommendation logic (`set_from_recommendations`), and load any version by alias or number as a
+ready uint8-RGB-in/out predictor. MLflow aliases replace the old stages: a version can carry several,
+an alias points at one version of one style's model.
+"""
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry import keys
+from registry.store import get_store
+
+ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+
+
+def check_alias(alias):
+    if not isinstance(alias, str) or not ALIAS_PATTERN.match(alias) or alias.lower() == "latest" or \
+            alias.startswith("v") and alias[1:].isdigit():
+        raise ValueError("alias must be lower-case letters, digits, '-' or '_', start with a letter, and not "
+                         f"be 'latest' or look like a version ('v3'). Received: alias={alias!r}")
+    return alias
+
+
+def set_alias(style, alias, version, store=None):
+    """Point `alias` at `version` (a number or another alias) of the style's model; returns the number."""
+    from registry.queries import resolve_version
+
+    store = get_store(store)
+    check_alias(alias)
+    target = resolve_version(style, version, store)
+    store.client.set_registered_model_alias(keys.model_name(style), alias, target.version)
+    return int(target.version)
+
+
+def delete_alias(style, alias, store=None):
+    store = get_store(store)
+    store.client.delete_registered_model_alias(keys.model_name(style), check_alias(alias))
+
+
+def set_from_recommendations(style, scenarios=None, store=None, env_id=None):
+    """Alias each scenario's winner; returns {alias: version}.
+
+    `scenarios` maps alias -> scenario (an `evaluation.scenarios.Scenario` or a built-in scenario
+    name); default: evaluation.scenarios.ALIASES (realtime, mobile, quality, balanced). The registry's
+    records (newest run per version and machine) go to `evaluation.recommend.recommend`."""
+    from evaluation.recommend import recommend
+    from evaluation.scenarios import ALIASES, get_scenario
+
+    from registry.queries import records as registry_records
+
+    store = get_store(store)
+    scenarios = dict(ALIASES if scenarios is None else scenarios)
+    recs = registry_records(style, store=store)
+    if not recs:
+        raise ValueError(f"no evaluation records for style {style!r} in {store.describe()}: build first")
+    by_variant = {r["variant"]: r["registry"]["version"] for r in recs}
+    chosen = {}
+    for alias, scenario in scenarios.items():
+        scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
+        winner = recommend(recs, scenario, env_id=env_id).winner
+        if winner in by_variant:
+            chosen[alias] = set_alias(style, alias, by_variant[winner], store)
+    return chosen
+
+
+@dataclass
+class LoadedVariant:
+    """A registered version, ready: `loaded(image)` maps uint8 RGB H x W x 3 to its cartoon."""
+
+    style: str
+    version: int
+    variant: str
+    manifest: dict
+    folder: Path
+    predictor: object  # evaluation.predictors.Predictor
+
+    def __call__(self, image):
+        return self.predictor.predict(image)
+
+    def predict(self, image):
+        return self.predictor.predict(image)
+
+
+def download_version(style, version, store=None):
+    """The version's variant folder on local disk (cached in <data>/cache/<model>/<version>)."""
+    import mlflow.artifacts
+
+    from registry.artifacts import MANIFEST
+    from registry.queries import resolve_version
+
+    store = get_store(store)
+    mv = resolve_version(style, version, store)
+    # the cache is per store and version: two stores (a laptop's and the team's) never share entries
+    cache = store.data / "cache" / keys.short_hash(store.uri, 8) / keys.model_name(style) / str(mv.version)
+    found = sorted(cache.glob(f"artifacts/*/{MANIFEST}"))  # the pyfunc's artifacts/<folder>/variant.json
+    if found:
+        return found[0].parent, mv
+    store.activate()
+    tmp = cache.with_name(f".{cache.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(tmp))
+    if not sorted(tmp.glob(f"artifacts/*/{MANIFEST}")):
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise FileNotFoundError(f"{keys.model_name(style)} version {mv.version}: its model at {mv.source} "
+                                "holds no variant folder (not made by this registry?)")
+    shutil.rmtree(cache, ignore_errors=True)
+    os.replace(tmp, cache)
+    return sorted(cache.glob(f"artifacts/*/{MANIFEST}"))[0].parent, mv
+
+
+def load_predictor(style="anime", version_or_alias="latest", store=None, threads=None):
+    """A ready predictor for a version number, an alias, or "latest" (the newest version)."""
+    from registry.artifacts import predictor_from_folder, read_manifest
+
+    store = get_store(store)
+    if str(version_or_alias) == "latest":
+        from registry.queries import versions
+
+        table = versions(style, store)
+        if table.empty:
+            raise ValueError(f"{keys.model_name(style)} has no versions yet: run `python -m registry build`")
+        version_or_alias = int(table["version"].max())
+    folder, mv = download_version(style, version_or_alias, store)
+    manifest = read_manifest(folder)
+    return LoadedVariant(style, int(mv.version), manifest["variant"], manifest, folder,
+                         predictor_from_folder(folder, threads=threads))

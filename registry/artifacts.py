@@ -1,0 +1,92 @@
+"""A variant as a folder: what a model version stores and what `load_predictor` reads back.
+
+    variant.json      manifest: variant, style, method chain + configs, parent, hashes, artifact file
+    model.keras       a Keras variant (original, pruned, SVD, student), loadable with keras alone
+    architecture.json its models.dctnet.Architecture (Keras variants)
+    model.tflite      or a LiteRT export (FP32/FP16/INT8)
+    report.json/.txt  the compression report (what changed, what was skipped and why)
+    samples/*.png     the variant's cartoons of the evaluation photos (uint8 RGB)
+
+Folders are written under a temporary name and renamed when complete, so a killed build never
+leaves a folder that looks finished.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+MANIFEST = "variant.json"
+KERAS_FILE = "model.keras"
+TFLITE_FILE = "model.tflite"
+ARCHITECTURE_FILE = "architecture.json"
+
+
+def write_folder(dest, manifest, keras_model=None, tflite_path=None, report=None, samples=None,
+                 architecture=None):
+    """Write a complete variant folder at `dest` (replacing an unfinished one); returns the Path."""
+    from models.images import save_image
+
+    if (keras_model is None) == (tflite_path is None):
+        raise ValueError("a variant folder holds exactly one artifact: give keras_model or tflite_path")
+    dest = Path(dest)
+    tmp = dest.with_name(f".{dest.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    manifest = dict(manifest)
+    if keras_model is not None:
+        keras_model.save(tmp / KERAS_FILE)
+        manifest["artifact"] = KERAS_FILE
+        if architecture is not None:  # lets a later chain (pruned -> INT8) start from this variant
+            (tmp / ARCHITECTURE_FILE).write_text(json.dumps(architecture.to_dict(), indent=2) + "\n")
+    else:
+        shutil.copy2(tflite_path, tmp / TFLITE_FILE)
+        manifest["artifact"] = TFLITE_FILE
+    if report is not None:
+        (tmp / "report.json").write_text(report.to_json() + "\n")
+        (tmp / "report.txt").write_text(report.render() + "\n")
+    for name, image in (samples or {}).items():
+        (tmp / "samples").mkdir(exist_ok=True)
+        save_image(image, tmp / "samples" / f"{Path(name).stem}.png")
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
+    return dest
+
+
+def read_manifest(folder):
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} is not a variant folder: {MANIFEST} is missing")
+    return json.loads(path.read_text())
+
+
+def spec_for(folder, threads=None):
+    """evaluation's VariantSpec for a variant folder (its model.keras or model.tflite)."""
+    from evaluation.variants import VariantSpec
+
+    manifest = read_manifest(folder)
+    tflite = manifest["artifact"] == TFLITE_FILE
+    if manifest["artifact"] not in (TFLITE_FILE, KERAS_FILE):
+        raise ValueError(f"{folder}: unknown artifact {manifest['artifact']!r} in {MANIFEST}")
+    return VariantSpec(name=manifest["variant"], style=manifest["style"], method=manifest["method"],
+                       parent=manifest["parent"], kind="tflite" if tflite else "keras",
+                       path=str(Path(folder) / manifest["artifact"]), threads=threads if tflite else None)
+
+
+def predictor_from_folder(folder, threads=None):
+    """The evaluation Predictor (uint8 RGB in/out) for a variant folder."""
+    from evaluation.variants import build_predictor
+
+    return build_predictor(**spec_for(folder, threads).to_dict())
+
+
+def add_samples(folder, samples):
+    """Save sample outputs {photo name: uint8 RGB} into an (unpublished) variant folder."""
+    from models.images import save_image
+
+    if not samples:
+        return
+    (Path(folder) / "samples").mkdir(exist_ok=True)
+    for name, image in samples.items():
+        save_image(image, Path(folder) / "samples" / f"{Path(name).stem}.png")

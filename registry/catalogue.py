@@ -1,0 +1,134 @@
+"""The declarative catalogue of default variants the build pipeline makes for every style.
+
+An entry is a name and a method chain: ((method, config), ...) applied left to right to the
+original, e.g. `prune` then `tflite_int8_full` is "pruned + full INT8". Configs are plain dicts of
+the method's config dataclass fields (`models.compression.METHODS[m].config_class`); an entry's
+parent is the entry whose chain is its chain minus the last step (or the original).
+
+`quick` overrides make an entry cheap for tests and a first start (fewer calibration photos, a
+short fine-tune, shipped student weights instead of training); an overridden entry is a different
+variant (its config hash differs) and is tagged `registry.profile=quick`.
+Entries whose methods are not registered yet are skipped by the build with a clear line, so the
+catalogue can name methods before they land.
+"""
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from models.compression.base import require
+
+ORIGINAL = "original"
+
+
+def _frozen(d):
+    return MappingProxyType({k: (_frozen(v) if isinstance(v, dict) else v) for k, v in dict(d).items()})
+
+
+def _thaw(d):
+    return {k: (_thaw(v) if isinstance(v, MappingProxyType) else v) for k, v in d.items()}
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str  # unique per style; the variant is "<style>/<name>"
+    steps: tuple = ()  # ((method, {field: value}), ...); () is the original
+    quick: "MappingProxyType[int, dict]" = field(default_factory=lambda: _frozen({}))  # step -> overrides
+    description: str = ""
+
+    def __post_init__(self):
+        require(isinstance(self.name, str) and self.name and "/" not in self.name and self.name.strip() ==
+                self.name, "name", self.name, "must be a non-empty string without '/' or surrounding spaces")
+        steps = tuple(self.steps)
+        for i, step in enumerate(steps):
+            require(isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str)
+                    and isinstance(step[1], (dict, MappingProxyType)),
+                    f"steps[{i}]", step, "must be a (method name, config dict) pair")
+        object.__setattr__(self, "steps", tuple((m, _frozen(c)) for m, c in steps))
+        require(all(isinstance(k, int) and 0 <= k < len(steps) for k in self.quick), "quick", dict(self.quick),
+                f"must map step indexes (0..{len(steps) - 1}) to config overrides")
+        object.__setattr__(self, "quick", _frozen(self.quick))
+        require(self.name != ORIGINAL or not steps, "steps", steps, "must be empty for the original")
+
+    @property
+    def methods(self):
+        return tuple(m for m, _ in self.steps)
+
+    @property
+    def method(self):
+        """The record/tag name of the chain: "original", "svd", "prune+tflite_int8_full"."""
+        return "+".join(self.methods) or ORIGINAL
+
+    def chain(self, quick=False):
+        """[(method, config dict)] with the quick overrides applied when asked."""
+        out = []
+        for i, (m, c) in enumerate(self.steps):
+            config = _thaw(c)
+            if quick and i in self.quick:
+                config.update(_thaw(self.quick[i]))
+            out.append((m, config))
+        return out
+
+
+def _e(name, *steps, quick=None, description=""):
+    return Entry(name, tuple(steps), _frozen(quick or {}), description)
+
+
+FT = 300  # recovery fine-tune steps in a full build; quick builds use a short one
+QUICK_FT = {"finetune_steps": 10}
+QUICK_CALIB = {"calibration_images": 4, "calibration_size": 256}
+# The shipped students' specs and training settings (scripts/train_students.sh): a build loads the
+# shipped weights when they were trained from this original, and trains with these settings otherwise.
+SLIM = {"student": "slim", "width": 16, "blocks": 2, "steps": 2800, "learning_rate": 5e-4, "max_images": 200}
+SEPARABLE = {"student": "separable", "width": 32, "blocks": 4, "steps": 2000, "learning_rate": 5e-4,
+             "max_images": 200}
+TRUNK = ("Conv_4", *(f"block_{i}_conv{j}" for i in range(4) for j in (1, 2)), "Conv_5")
+
+DEFAULT_CATALOGUE = (
+    _e(ORIGINAL, description="the official DCT-Net, Keras FP32"),
+    _e("fp32", ("tflite_fp32", {}), description="LiteRT FP32: the runtime baseline for the other exports"),
+    _e("fp16", ("tflite_fp16", {}), description="LiteRT, weights stored FP16"),
+    _e("int8-dynamic", ("tflite_int8_dynamic", {}), description="LiteRT, dynamic-range INT8 weights"),
+    _e("int8-full", ("tflite_int8_full", {}), quick={0: QUICK_CALIB},
+       description="LiteRT full INT8, calibrated on real portraits, guided filter kept float"),
+    _e("prune25-ft", ("prune", {"ratio": 0.25, "finetune_steps": FT}), quick={0: QUICK_FT},
+       description="25% of channels pruned by L1 norm, then a recovery fine-tune"),
+    _e("prune50-ft", ("prune", {"ratio": 0.5, "finetune_steps": FT}), quick={0: QUICK_FT},
+       description="50% of channels pruned by L1 norm, then a recovery fine-tune"),
+    # SVD on the quarter-resolution trunk only, spatial mode: the full-resolution decoder convs are
+    # fragile (docs/compression.md: Conv_8 alone at 97% energy costs 13.7 dB)
+    _e("svd-trunk", ("svd", {"mac_ratio": 0.75, "mode": "spatial", "layers": TRUNK, "finetune_steps": FT}),
+       quick={0: QUICK_FT}, description="SVD (spatial) of the residual trunk to 75% of its MACs, then fine-tune"),
+    _e("student-slim", ("distill", SLIM), description="distilled slim student (shipped weights when present)"),
+    _e("student-separable", ("distill", SEPARABLE),
+       description="distilled depthwise-separable student (shipped weights when present)"),
+    _e("student-slim-int8", ("distill", SLIM), ("tflite_int8_full", {}),
+       quick={1: QUICK_CALIB}, description="distilled slim student, then full INT8"),
+    _e("prune50-ft-int8", ("prune", {"ratio": 0.5, "finetune_steps": FT}), ("tflite_int8_full", {}),
+       quick={0: QUICK_FT, 1: QUICK_CALIB}, description="pruned 50% + fine-tune, then full INT8"),
+)
+
+
+def parent_name(entry, catalogue=DEFAULT_CATALOGUE):
+    """The entry this one extends by its last step (None for the original)."""
+    if not entry.steps:
+        return None
+    prefix = entry.steps[:-1]
+    for other in catalogue:
+        if other.steps == prefix and other.name != entry.name:
+            return other.name
+    return ORIGINAL if not prefix else None
+
+
+def select(catalogue=DEFAULT_CATALOGUE, only=None):
+    """Entries named in `only` (in catalogue order), or all; unknown names are an error listing the valid."""
+    names = [e.name for e in catalogue]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"catalogue entry names must be unique. Received duplicates: {dupes}")
+    if not only:
+        return list(catalogue)
+    only = [only] if isinstance(only, str) else list(only)
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise ValueError(f"Unknown catalogue entries {unknown}. Valid entries: {', '.join(names)}")
+    return [e for e in catalogue if e.name in only]

@@ -1,0 +1,350 @@
+"""The build pipeline: catalogue -> compress -> export -> evaluate -> register, idempotent and resumable.
+
+For every style and catalogue entry:
+1. skip it with a clear line when one of its methods is not registered yet, or when it needs the
+   portrait photo set and this machine lacks it, or (quick builds) a student that is not shipped;
+2. resolve its configs (the method's config class fills defaults) -> config hash; with the code
+   version that is its identity;
+3. a model version with that identity exists: evaluate it again only if this machine
+   (`registry.machine`) has no finished evaluation with the same settings, else skip: running build
+   twice adds nothing;
+4. otherwise: compress (chains reuse their Keras prefix from this build's memory or from the registry:
+   prune -> int8 exports the pruned model), write the variant folder, evaluate it against the
+   original's outputs, and publish (build run + evaluation run, model version last; registry/publish.py).
+A kill at any point leaves no version without its artifacts and metrics: the next build marks the
+interrupted runs FAILED and redoes that entry. A failing entry is reported and the build goes on.
+"""
+
+import contextlib
+import dataclasses
+import io
+import shutil
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.compression.base import require
+from registry import keys, measure
+from registry.catalogue import DEFAULT_CATALOGUE, ORIGINAL, parent_name, select
+
+QUICK_SAMPLES = ("face_crop.jpg", "half_body.jpg", "astronaut.png")  # bundled in models/samples
+PATH_FIELDS = ("output_path", "finetune_dir", "work_dir", "data_dir")
+QUICK_GROUPS = ("static", "latency", "quality")
+FULL_GROUPS = ("static", "latency", "throughput", "memory", "quality", "face_quality")  # where a method writes, not what it makes: not hashed
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    styles: tuple = ("anime",)
+    only: tuple | None = None  # catalogue entry names
+    quick: bool = False  # cheap configs + 3 samples at 256 px + 3 latency runs
+    images: tuple | None = None  # photo paths to evaluate on (default: bundled samples)
+    sizes: tuple | None = None  # square evaluation sizes (default: quick 256; full 512)
+    latency_runs: int | None = None  # timed runs per size (default: quick 3; full 10)
+    threads: int | None = None  # LiteRT threads (default: all usable cores)
+
+    def __post_init__(self):
+        from models.weights import STYLES
+
+        styles = (self.styles,) if isinstance(self.styles, str) else tuple(self.styles)
+        object.__setattr__(self, "styles", styles)
+        require(styles and all(s in STYLES for s in styles), "styles", styles,
+                f"must name one or more of {STYLES}")
+        if self.only is not None:
+            object.__setattr__(self, "only", (self.only,) if isinstance(self.only, str) else tuple(self.only))
+        if self.images is not None:
+            images = tuple(str(p) for p in self.images)
+            missing = [p for p in images if not Path(p).is_file()]
+            require(images and not missing, "images", missing or images, "must be existing photo files")
+            object.__setattr__(self, "images", images)
+        if self.sizes is not None:
+            object.__setattr__(self, "sizes", tuple(self.sizes))
+            require(self.sizes and all(isinstance(s, int) and 32 <= s <= 4096 and s % 16 == 0
+                                       for s in self.sizes),
+                    "sizes", self.sizes, "must be ints in [32, 4096], multiples of 16")
+        require(self.latency_runs is None or (isinstance(self.latency_runs, int) and self.latency_runs >= 1),
+                "latency_runs", self.latency_runs, "must be an int >= 1")
+        require(self.threads is None or (isinstance(self.threads, int) and self.threads >= 1),
+                "threads", self.threads, "must be an int >= 1")
+
+    @property
+    def profile(self):
+        return "quick" if self.quick else "full"
+
+    def eval_settings(self):
+        """What makes two evaluations "the same" (hashed into the eval.profile tag)."""
+        from models.samples import SAMPLES_DIR, sample_names
+
+        if self.images:
+            images = list(self.images)
+        else:
+            names = QUICK_SAMPLES if self.quick else tuple(sample_names())
+            images = [str(SAMPLES_DIR / n) for n in names]
+        return {"images": [Path(p).name for p in images], "image_paths": images,
+                "sizes": list(self.sizes or ((256,) if self.quick else (512,))),
+                "latency_runs": self.latency_runs or (3 if self.quick else 10),
+                "threads": self.threads, "mode": "full",
+                "groups": list(QUICK_GROUPS if self.quick else FULL_GROUPS),
+                "batches": [1] if self.quick else [1, 4]}
+
+
+@dataclass
+class Built:
+    """A compressed variant on disk, ready to publish."""
+
+    style: str
+    entry: str
+    chain: list  # [(method, resolved config dict)]
+    config_hash: str
+    code_version: str
+    profile: str
+    folder: Path
+    parent: str | None = None
+    description: str = ""
+
+    @property
+    def variant(self):
+        return f"{self.style}/{self.entry}"
+
+    @property
+    def method(self):
+        return "+".join(m for m, _ in self.chain) or ORIGINAL
+
+    def manifest(self):
+        return {"variant": self.variant, "style": self.style, "entry": self.entry, "method": self.method,
+                "parent": self.parent, "steps": [{"method": m, "config": c} for m, c in self.chain],
+                "config_hash": self.config_hash, "code_version": self.code_version, "profile": self.profile}
+
+    def tags(self):
+        return {keys.VARIANT: self.variant, keys.STYLE: self.style, keys.ENTRY: self.entry,
+                keys.CONFIG_HASH: self.config_hash, keys.CODE_VERSION: self.code_version,
+                keys.GIT_COMMIT: keys.git_commit(), keys.PROFILE: self.profile, keys.METHOD: self.method,
+                keys.PARENT: self.parent or "",
+                keys.CONFIG: keys.canonical_json([{"method": m, "config": c} for m, c in self.chain])[:5000]}
+
+
+@dataclass
+class Outcome:
+    style: str
+    entry: str
+    status: str  # registered | evaluated | skipped | unavailable | failed
+    message: str
+    version: int | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class _StyleState:
+    """Per-style caches of one build: the original, its reference outputs, chain prefixes."""
+
+    style: str
+    code: str = ""
+    machine: str = ""
+    original: object = None
+    prefixes: dict = field(default_factory=dict)  # config hash of a Keras chain prefix -> KerasVariant
+
+
+def resolve_chain(chain):
+    """[(method, dict)] -> [(method, full config dict)] via each method's config class (validates)."""
+    from models.compression import get_method
+    from models.compression.base import config_dict
+
+    resolved = []
+    for method, config in chain:
+        cls = get_method(method).config_class
+        try:
+            instance = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+        except TypeError as exc:
+            raise ValueError(f"catalogue config {config} does not fit {method}'s {cls.__name__}: {exc}") from None
+        full = config_dict(instance)
+        resolved.append((method, {k: v for k, v in full.items() if not (k in PATH_FIELDS and v is None)}))
+    return resolved
+
+
+def _compress(store, state, built, workdir):
+    """Run the chain -> (keras model | None, tflite path | None, report).
+
+    A Keras prefix of the chain (the pruned model of prune -> int8) is reused from this build's
+    memory, else from the registry when it is a registered version of the same code: a build resumed
+    after a kill does not redo a fine-tune it has already registered."""
+    from models.compression import get_method
+    from models.compression.base import KerasVariant
+
+    source, report = state.original, None
+    for i, (method_name, config) in enumerate(built.chain):
+        prefix_key = keys.config_hash(built.style, built.chain[:i + 1])
+        if prefix_key not in state.prefixes and i < len(built.chain) - 1:
+            registered = measure.registered_keras(store, built.style, prefix_key, state.code)
+            if registered is not None:
+                state.prefixes[prefix_key] = registered
+        if prefix_key in state.prefixes:
+            source = state.prefixes[prefix_key]
+            continue
+        method = get_method(method_name)
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}  # JSON lists -> tuples
+        if "output_path" in {f.name for f in dataclasses.fields(method.config_class)}:
+            kwargs["output_path"] = str(Path(workdir) / f"step{i}_{method_name}.tflite")
+        result = method.apply(source, method.config_class(**kwargs))
+        report = result.report
+        if result.artifact is not None:
+            require(i == len(built.chain) - 1, "chain", [m for m, _ in built.chain],
+                    f"can only end with a file-producing method; {method_name} is step {i}")
+            return None, Path(result.artifact), report
+        source = KerasVariant(result.variant.model, result.variant.architecture,
+                              name=f"{built.style}/{built.entry}")
+        state.prefixes[prefix_key] = source
+    return source.model, None, report
+
+
+def _needs_training(state, chain):
+    """Why a quick build cannot make this chain without hours of training (None when it can).
+
+    Distillation loads a shipped student when one of that spec was trained from this very
+    original (same weights fingerprint); otherwise it would train from scratch."""
+    for method, config in chain:
+        if method != "distill" or config.get("use_shipped") is False:
+            continue
+        from models.compression import get_method
+        from models.students import shipped_students, student_metadata
+        from models.training import model_fingerprint
+
+        spec = get_method(method).config_class(**config).spec
+        if spec.name not in shipped_students():
+            return (f"no shipped {spec.name} student (models/weights/students/); a full build or "
+                    f"`python -m models distill` trains one")
+        meta = student_metadata(spec.name)
+        teacher = meta.get("teacher", {}).get("fingerprint")
+        if teacher != model_fingerprint(measure.ensure_original(state).model):
+            return f"the shipped {spec.name} student was trained from another {state.style} teacher ({teacher})"
+    return None
+
+
+def _needs_photos(chain):
+    """Why this chain cannot run here for lack of the portrait photo set (None when it can).
+
+    Full-INT8 calibration reads models.export.PORTRAITS_DIR ($DCTNET_PORTRAITS); fine-tunes read
+    models.training.DEFAULT_DATA, and the distillation config checks that folder even when it loads
+    a shipped student. A fresh clone has neither: say so instead of failing."""
+    for method, config in chain:
+        if method == "tflite_int8_full":
+            from models.export import PORTRAITS_DIR
+
+            if not (PORTRAITS_DIR / "MANIFEST.csv").is_file():
+                return (f"{method} calibrates on real portraits and {PORTRAITS_DIR}/MANIFEST.csv is missing "
+                        "(set DCTNET_PORTRAITS to a portrait folder with a MANIFEST.csv)")
+        if config.get("finetune_steps", 0) > 0 or method == "distill":
+            from models.training import DEFAULT_DATA
+
+            data = Path(config.get("data_dir") or DEFAULT_DATA)
+            if not data.is_dir():
+                return f"{method} needs the portrait photos for training and {data} is missing"
+    return None
+
+
+def build(options=None, store=None, progress=None, catalogue=DEFAULT_CATALOGUE, log=print, **kwargs):
+    """Build the catalogue into the registry; returns a list of Outcome (one per style x entry).
+
+    `progress(step, total, message)` is called as work advances (the dashboard draws it; the CLI
+    feeds a tqdm bar). `kwargs` are BuildOptions fields when `options` is not given."""
+    from registry.store import get_store
+
+    options = options or BuildOptions(**kwargs)
+    store = get_store(store)
+    entries = select(catalogue, options.only)
+    total = len(entries) * len(options.styles)
+    progress = progress or (lambda step, total, message: None)
+    outcomes = []
+    step = 0
+    code = keys.code_version()  # once per build: entries of one build share one code version
+    machine = measure.machine_id(options.eval_settings())
+    for style in options.styles:
+        state = _StyleState(style, code=code, machine=machine)
+        for entry in entries:
+            progress(step, total, f"{style}/{entry.name}")
+            start = time.perf_counter()
+            try:
+                outcome = _build_entry(store, options, state, entry, catalogue,
+                                       lambda msg, s=step: progress(s, total, f"{style}/{entry.name}: {msg}"))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # one bad entry must not stop the others
+                detail = traceback.format_exc(limit=-3)
+                outcome = Outcome(style, entry.name, "failed", f"{type(exc).__name__}: {exc}\n{detail}")
+            outcome.seconds = time.perf_counter() - start
+            outcomes.append(outcome)
+            step += 1
+            first = outcome.message.splitlines()[0] if outcome.message else ""
+            log(f"{style}/{entry.name}: {outcome.status}"
+                + (f" as version {outcome.version}" if outcome.version else "")
+                + f" ({first}; {outcome.seconds:.0f} s)")
+            progress(step, total, f"{style}/{entry.name}: {outcome.status}")
+    return outcomes
+
+
+def _build_entry(store, options, state, entry, catalogue, say):
+    from models.compression import METHODS
+
+    from registry.publish import fail_stale_runs, log_evaluation
+    from registry.queries import find_version
+
+    style = state.style
+    missing = [m for m in entry.methods if m not in METHODS]
+    if missing:
+        return Outcome(style, entry.name, "unavailable",
+                       f"not available yet: method(s) {', '.join(missing)} not in models.compression.METHODS")
+    reason = _needs_photos(entry.chain(options.quick))
+    if reason:
+        return Outcome(style, entry.name, "unavailable", f"not on this machine: {reason}")
+    chain = resolve_chain(entry.chain(options.quick))
+    parent = parent_name(entry, catalogue)
+    built = Built(style, entry.name, chain, keys.config_hash(style, chain), state.code,
+                  options.profile if entry.quick and options.quick else "full",
+                  folder=store.data / "staging" / style / keys.config_hash(style, chain) / "variant",
+                  parent=f"{style}/{parent}" if parent else None, description=entry.description)
+    settings = options.eval_settings()
+    existing = find_version(store, style, built.config_hash, built.code_version)
+    if existing is not None:
+        if store.client.get_run(existing.run_id).info.status == "RUNNING":
+            # killed after the version was created: the version is complete, close its build run
+            store.client.set_terminated(existing.run_id, "FINISHED")
+        if measure.has_evaluation(store, style, existing, settings, state.machine):
+            return Outcome(style, entry.name, "skipped", f"already registered as version {existing.version} "
+                           f"and evaluated on this machine ({state.machine})", int(existing.version))
+        say("evaluating the registered version on this machine")
+        folder = measure.download_version(store, style, existing.version)
+        records, _ = measure.evaluate(store, state, built, folder, settings)
+        log_evaluation(store, style, existing.run_id, built.variant, records, settings,
+                       version=existing.version, model_id=getattr(existing, "model_id", None),
+                       config_hash=built.config_hash, machine=state.machine)
+        return Outcome(style, entry.name, "evaluated", f"version {existing.version} evaluated here",
+                       int(existing.version))
+    if options.quick:
+        reason = _needs_training(state, chain)
+        if reason:
+            return Outcome(style, entry.name, "unavailable", f"not in a quick build: {reason}")
+
+    stale = fail_stale_runs(store, style, built.config_hash)
+    if stale:
+        say(f"marked {len(stale)} interrupted run(s) FAILED")
+    work = store.data / "staging" / style / f"{built.config_hash}.work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        say("compressing" if chain else "loading the original")
+        measure.ensure_original(state)
+        with contextlib.redirect_stdout(io.StringIO()):  # the TFLite converter prints its graph signature
+            model, tflite, report = _compress(store, state, built, work)
+        arch = state.prefixes.get(built.config_hash)
+        folder = measure.write_variant(built, model, tflite, report, arch.architecture if arch else None)
+        say("evaluating")
+        records, _ = measure.evaluate(store, state, built, folder, settings)
+        say("registering")
+        from registry.publish import publish
+
+        version = publish(store, built, records, settings, machine=state.machine)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(built.folder.parent, ignore_errors=True)  # the registry holds it now
+    return Outcome(style, entry.name, "registered", f"{built.method}, config {built.config_hash}",
+                   int(version.version))
