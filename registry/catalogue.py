@@ -79,7 +79,7 @@ QUICK_CALIB = {"calibration_images": 4, "calibration_size": 256}
 # The shipped students' specs and training settings (scripts/train_students.sh): a build loads the
 # shipped weights when they were trained from this original, and trains with these settings otherwise.
 SLIM = {"student": "slim", "width": 16, "blocks": 2, "steps": 2800, "learning_rate": 5e-4, "max_images": 200}
-SEPARABLE = {"student": "separable", "width": 32, "blocks": 4, "steps": 2000, "learning_rate": 5e-4,
+SEPARABLE = {"student": "separable", "width": 32, "blocks": 4, "steps": 1600, "learning_rate": 5e-4,
              "max_images": 200}
 TRUNK = ("Conv_4", *(f"block_{i}_conv{j}" for i in range(4) for j in (1, 2)), "Conv_5")
 
