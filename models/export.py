@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from models.compression.base import require
+from models.samples import photo_dir
 
 PRECISIONS = ("fp32", "fp16", "int8_dynamic", "int8_full")
-PORTRAITS_DIR = Path(os.environ.get("DCTNET_PORTRAITS", Path(__file__).resolve().parents[2] / "shared" / "portraits"))
+PORTRAITS_DIR = photo_dir()  # $DCTNET_PORTRAITS, the shared portraits, or the bundled samples
 GUIDED_FILTER_SCOPE = "guided_filter"
 EVAL_HOLDOUT = 24  # = TrainConfig.holdout: the photos no training or calibration sees
 

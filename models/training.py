@@ -35,9 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from models.compression.base import require
+from models.samples import photo_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "portraits"
+DEFAULT_DATA = photo_dir()  # $DCTNET_PORTRAITS, the shared portraits, or the bundled samples
 DEFAULT_LAB = ROOT / "lab_data" / "training"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 CHECKPOINT = "checkpoint"
@@ -120,6 +121,8 @@ def list_images(data_dir):
 def split_images(data_dir, holdout, seed=0, max_images=None):
     """(train, held_out) relative paths: a fixed pseudo-random order keyed by (seed, name)."""
     names = list_images(data_dir)
+    if len(names) <= 2 * holdout:  # a small folder (the 6 bundled samples): hold out a quarter instead
+        holdout = max(1, len(names) // 4)
     require(len(names) > holdout, "holdout", holdout,
             f"must leave photos to train on: {data_dir} has {len(names)} photos")
     order = sorted(names, key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())

@@ -223,7 +223,7 @@ def _needs_training(state, chain):
 def _needs_photos(chain):
     """Why this chain cannot run here for lack of the portrait photo set (None when it can).
 
-    Full-INT8 calibration reads models.export.PORTRAITS_DIR ($DCTNET_PORTRAITS); fine-tunes read
+    Full-INT8 calibration reads models.export.PORTRAITS_DIR (models.samples.photo_dir()); fine-tunes read
     models.training.DEFAULT_DATA, and the distillation config checks that folder even when it loads
     a shipped student. A fresh clone has neither: say so instead of failing."""
     for method, config in chain:
