@@ -9,8 +9,22 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from models.compression.base import require
+
 FINETUNE_PHOTOS = 48  # teacher targets are cached once per photo: keep that pass short
 FINETUNE_SIDE = 256  # photos resized to this short side before cropping
+
+
+def validate_finetune(config):
+    """Check the fine-tune fields every method with a recovery fine-tune shares."""
+    require(isinstance(config.finetune_steps, int) and config.finetune_steps >= 0, "finetune_steps",
+            config.finetune_steps, "must be an int >= 0")
+    require(isinstance(config.finetune_crop, int) and config.finetune_crop >= 16 and config.finetune_crop % 4 == 0,
+            "finetune_crop", config.finetune_crop, "must be an int >= 16 and a multiple of 4")
+    require(isinstance(config.finetune_batch, int) and config.finetune_batch >= 1, "finetune_batch",
+            config.finetune_batch, "must be an int >= 1")
+    require(isinstance(config.finetune_lr, (int, float)) and config.finetune_lr > 0, "finetune_lr",
+            config.finetune_lr, "must be > 0")
 
 
 def recover(student, teacher, config, progress=True):

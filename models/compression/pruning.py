@@ -19,6 +19,7 @@ import numpy as np
 
 from models.compression import register
 from models.compression.base import CompressionResult, KerasVariant, base_report, require
+from models.compression.finetune import validate_finetune
 from models.compression.surgery import build_like, check_supported
 from models.dctnet import Architecture, coupled_groups, layer_names
 
@@ -55,14 +56,7 @@ class PruneConfig:
                 self.min_channels, "must be an int >= 1")
         require(isinstance(self.s0_min_keep, (int, float)) and 0 < self.s0_min_keep <= 1, "s0_min_keep",
                 self.s0_min_keep, "must be a number in (0, 1]")
-        require(isinstance(self.finetune_steps, int) and self.finetune_steps >= 0, "finetune_steps",
-                self.finetune_steps, "must be an int >= 0")
-        require(isinstance(self.finetune_crop, int) and self.finetune_crop >= 16 and self.finetune_crop % 4 == 0,
-                "finetune_crop", self.finetune_crop, "must be an int >= 16 and a multiple of 4")
-        require(isinstance(self.finetune_batch, int) and self.finetune_batch >= 1, "finetune_batch",
-                self.finetune_batch, "must be an int >= 1")
-        require(isinstance(self.finetune_lr, (int, float)) and self.finetune_lr > 0, "finetune_lr",
-                self.finetune_lr, "must be > 0")
+        validate_finetune(self)
 
     def stage_ratio(self, stage):
         value = getattr(self, f"{stage}_ratio")
