@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
+pytest_plugins = ["tests.dashboard_fixtures"]  # the quick-built registry the dashboard tests share
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +36,19 @@ def psnr_uint8(a, b):
     """Independent PSNR for uint8 images (NumPy), used to check other code."""
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def seeded_tiny_dctnet(width, blocks=1, seed=0):
+    """A small DCT-Net (same wiring, fewer channels) with seeded He-scaled weights, so activations stay
+    O(1) as in the trained network; builds and exports in about a second. Returns (model, architecture)."""
+    from models.dctnet import Architecture, build_generator, uniform_channels
+
+    arch = Architecture(channels=uniform_channels(width, blocks), num_blocks=blocks)
+    model = build_generator(arch, name="tiny")
+    gen = np.random.default_rng(seed)
+    model.set_weights([gen.normal(0, (2 / np.prod(w.shape[:-1])) ** 0.5 if w.ndim == 4 else 0.05, w.shape)
+                       .astype("float32") for w in model.get_weights()])
+    return model, arch
 
 
 def shared_or_skip(*parts):

@@ -8,8 +8,7 @@ import pytest
 
 from models.compression import METHODS, get_method
 from models.compression.base import CompressionResult, KerasVariant
-from models.dctnet import Architecture, build_generator, uniform_channels
-from tests.conftest import shared_or_skip
+from tests.conftest import seeded_tiny_dctnet, shared_or_skip
 
 # Per-method settings that keep this generic run fast; every other method runs its default config.
 # ("work_dir" / "finetune_dir" fields, when a method has them, are pointed at the test's tmp folder.)
@@ -21,11 +20,7 @@ FAST = {"tflite_int8_full": {"calibration_images": 2, "calibration_size": 64},
 @pytest.fixture(scope="module")
 def tiny():
     """Width-8, 1-block DCT-Net with He-scaled seeded weights (a stand-in source that builds in a second)."""
-    arch = Architecture(channels=uniform_channels(8, 1), num_blocks=1)
-    model = build_generator(arch, name="tiny")
-    rng = np.random.default_rng(2)
-    model.set_weights([rng.normal(0, (2 / np.prod(w.shape[:-1])) ** 0.5 if w.ndim == 4 else 0.05, w.shape)
-                       .astype("float32") for w in model.get_weights()])
+    model, arch = seeded_tiny_dctnet(8, seed=2)
     return KerasVariant(model, arch, name="tiny/original")
 
 

@@ -5,19 +5,13 @@ import threading
 import numpy as np
 import pytest
 
-from models.dctnet import Architecture, build_generator, uniform_channels
+from tests.conftest import seeded_tiny_dctnet
 
 
 @pytest.fixture(scope="module")
 def tiny_model():
     """A width-4, 1-block DCT-Net with seeded random weights: exports in a second."""
-    arch = Architecture(channels=uniform_channels(4, 1), num_blocks=1)
-    model = build_generator(arch, name="tiny")
-    rng = np.random.default_rng(1)
-    # He-scaled so activations stay O(1), as in the trained network
-    model.set_weights([rng.normal(0, (2 / np.prod(w.shape[:-1])) ** 0.5 if w.ndim == 4 else 0.05, w.shape)
-                       .astype("float32") for w in model.get_weights()])
-    return model
+    return seeded_tiny_dctnet(4, seed=1)[0]
 
 
 @pytest.fixture(scope="module")
