@@ -1,9 +1,9 @@
 """Session fixtures for the dashboard tests: a quick-built registry in a temporary store (built once).
 
-Kept in their own module so the AppTest tests, the concurrency test and the browser tests share one build.
+Loaded for every test module through `pytest_plugins` in tests/conftest.py, so the AppTest tests, the
+concurrency test and the browser tests share one build.
 """
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -12,34 +12,14 @@ import pytest
 ENTRIES = ("original", "fp16", "int8-dynamic")  # cheap: no training, no calibration
 
 
-def _use_store(data):
-    previous = {k: os.environ.get(k) for k in ("DCTNET_LAB_DATA", "MLFLOW_TRACKING_URI")}
-    os.environ["DCTNET_LAB_DATA"] = str(data)
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    return previous
-
-
-def _restore(previous):
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-_BUILT = {}  # one build per process even when several test modules import the fixture (each import
-             # registers its own fixture definition, so the session scope alone would build once per module)
+def _use_store(monkeypatch, data):
+    monkeypatch.setenv("DCTNET_LAB_DATA", str(data))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
 @pytest.fixture(scope="session")
 def _built_registry():
     """Build once per session: {"data": Path, "store": Store, "versions": {entry: version}}."""
-    if not _BUILT:
-        _BUILT.update(_build())
-    return _BUILT
-
-
-def _build():
     from registry.pipeline import BuildOptions, build
     from registry.queries import versions
     from registry.store import Store
@@ -55,16 +35,14 @@ def _build():
 
 
 @pytest.fixture
-def dashboard_registry(_built_registry):
+def dashboard_registry(_built_registry, monkeypatch):
     """The quick registry, selected for the app (DCTNET_LAB_DATA) for the duration of one test."""
-    previous = _use_store(_built_registry["data"])
-    yield _built_registry
-    _restore(previous)
+    _use_store(monkeypatch, _built_registry["data"])
+    return _built_registry
 
 
 @pytest.fixture
-def empty_registry():
+def empty_registry(monkeypatch):
     data = Path(tempfile.mkdtemp(prefix="dctnet-dashboard-empty-"))
-    previous = _use_store(data)
-    yield data
-    _restore(previous)
+    _use_store(monkeypatch, data)
+    return data

@@ -1,6 +1,6 @@
 """Real-browser UI tests: headless Chromium drives `streamlit run dashboard.py` (slow: CI runs them).
 
-The app reads the quick registry the dashboard tests build (tests/test_dashboard_fixtures.py), passed
+The app reads the quick registry the dashboard tests build (tests/dashboard_fixtures.py), passed
 to the server process through DCTNET_LAB_DATA. Screenshots land in lab_data/screenshots/.
 """
 
@@ -8,7 +8,6 @@ import pytest
 
 from tests.browser import browser_page, screenshot, streamlit_server
 from tests.conftest import ROOT
-from tests.test_dashboard_fixtures import _built_registry, dashboard_registry, empty_registry  # noqa: F401
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """Drive the Streamlit app with AppTest (no browser) against a registry quick-built once per session.
 
 The registry (original, LiteRT FP16, LiteRT dynamic-range INT8; quick profile, 128 px) is built into a
-temporary store by `dashboard_registry` (tests/test_dashboard_fixtures.py); every page must render
+temporary store by `dashboard_registry` (tests/dashboard_fixtures.py); every page must render
 without an exception, show its key elements, and an uploaded photo must produce outputs whose metrics
 match an independent computation.
 """
@@ -15,7 +15,6 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, psnr_uint8
-from tests.test_dashboard_fixtures import _built_registry, dashboard_registry, empty_registry  # noqa: F401
 
 TIMEOUT = 300  # first run imports TensorFlow, loads weights and LPIPS on a shared 2-core CPU
 

@@ -12,7 +12,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
-from tests.test_dashboard_fixtures import _built_registry, dashboard_registry  # noqa: F401
 
 pytestmark = pytest.mark.slow
 SESSIONS = 8

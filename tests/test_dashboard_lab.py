@@ -5,7 +5,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, psnr_uint8
-from tests.test_dashboard_fixtures import empty_registry  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
