@@ -15,7 +15,6 @@ rating pages that the timing script and the tests call directly.
 - `diff_heatmap(a, b)`: |a - b| averaged over channels, scaled so 64 levels is full scale, INFERNO.
 """
 
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -87,16 +86,17 @@ def fit_photo(photo, max_side):
 
 
 def load_lpips():
-    """(metric, None) or (None, why): the real AlexNet LPIPS, loaded after keeping triton out."""
-    sys.modules.setdefault("triton", None)  # torchvision after TensorFlow segfaults otherwise
-    import torch
-
+    """(metric, None) or (None, why): the real AlexNet LPIPS (evaluation.perceptual keeps triton out)."""
     from evaluation.perceptual import try_load_lpips
 
-    # One intra-op thread: on this shared 2-core CPU torch's 2-thread pool spins against TensorFlow's and
-    # LiteRT's threads; measured 3.9 s -> 0.4 s for one 512x512 LPIPS under load (docs/dashboard.md).
-    torch.set_num_threads(1)
-    return try_load_lpips()
+    metric, why = try_load_lpips()
+    if metric is not None:
+        import torch  # already imported by the metric, after its triton guard
+
+        # One intra-op thread: on this shared 2-core CPU torch's 2-thread pool spins against TensorFlow's
+        # and LiteRT's threads; measured 3.9 s -> 0.4 s for one 512x512 LPIPS under load (docs/dashboard.md).
+        torch.set_num_threads(1)
+    return metric, why
 
 
 def score(reference, output, lpips_metric=None):

@@ -7,7 +7,6 @@ against the ORIGINAL's output on the same input at the same size, computed once 
 Records follow docs/contracts.md and carry the environment fingerprint.
 """
 
-import sys
 from pathlib import Path
 
 from registry import keys
@@ -64,7 +63,6 @@ def registered_keras(store, style, config_hash, code):
 
 def _lpips():
     if "metric" not in _LPIPS:
-        sys.modules.setdefault("triton", None)  # torch after TensorFlow: keep triton's LLVM out
         from evaluation.perceptual import try_load_lpips
 
         _LPIPS["metric"], _LPIPS["note"] = try_load_lpips()
