@@ -1,7 +1,6 @@
-"""Command line: `python -m models cartoonize IN OUT`, `python -m models import-weights SRC --style NAME`."""
+"""Command line: `python -m models cartoonize | import-weights | compress | distill` (see --help of each)."""
 
 import argparse
-import json
 import sys
 import time
 
@@ -79,8 +78,11 @@ def main(argv=None):
     p.add_argument("--network", default="bg", choices=NETWORKS)
     p.set_defaults(func=cmd_import_weights)
 
-    for name, register in _extra_commands():
-        register(sub)
+    from models import distill_cli
+    from models.compression import cli as compress_cli
+
+    for module in (compress_cli, distill_cli):  # sub-commands that live beside their method
+        module.register(sub)
 
     args = parser.parse_args(argv)
     try:
@@ -89,22 +91,6 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def _extra_commands():
-    """Sub-commands contributed by other modules of this package (compress, distill, ...)."""
-    import importlib
-
-    found = []
-    for module in ("models.compression.cli", "models.distill_cli"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if not module.startswith(exc.name or "?"):
-                raise  # a real missing dependency, not a sub-command that is not built yet
-            continue
-        found.append((module, mod.register))
-    return found
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ go to --work-dir (default lab_data/training/<student name>); running the same co
 latest checkpoint of a run that cannot finish in time.
 """
 
-import argparse
 import dataclasses
 import json
 import os
