@@ -16,6 +16,7 @@ import os
 import platform
 import shlex
 import sys
+from pathlib import Path
 
 from models.compression.base import REPORT_RESOLUTION
 
@@ -46,9 +47,20 @@ def register(subparsers):
     p.add_argument("--feature-layers", default=",".join(d.feature_layers))
     p.add_argument("--views", type=int, default=d.views, help="cached teacher views per photo")
     p.add_argument("--crops-per-view", type=int, default=d.crops_per_view, help="cached crops per view")
+    p.add_argument("--face-crops", type=int, default=d.face_crops,
+                   help="face-centred crops per view (faces found by models.faces; 0: none)")
+    p.add_argument("--face-share", type=float, default=d.face_share,
+                   help="share of every batch drawn from the face crops")
+    p.add_argument("--val-full", action="store_true",
+                   help="validate on whole held-out photos at --image-side with eyes/nose/mouth SSIM")
     p.add_argument("--init", default="teacher", choices=("teacher", "random"),
                    help="start from the teacher's weights (strongest channels, first blocks, separable "
                         "convs by rank-1 SVD) or from random weights")
+    p.add_argument("--from-method", default=None, choices=("prune", "svd"),
+                   help="instead of a student family: compress the teacher with this method first "
+                        "(--method-config) and train the result (the long recovery of pruning / SVD)")
+    p.add_argument("--method-config", default="{}",
+                   help="JSON of the --from-method config, e.g. '{\"trunk_ratio\": 0.5, \"ratio\": 0}'")
     p.add_argument("--data-dir", default=d.data_dir)
     p.add_argument("--holdout", type=int, default=d.holdout)
     p.add_argument("--max-images", type=int, default=None)
@@ -70,7 +82,8 @@ def config_from_args(args, name):
         learning_rate=args.lr, l1_weight=args.l1, ssim_weight=args.ssim,
         feature_weight=args.feature_weight,
         feature_layers=tuple(x for x in args.feature_layers.split(",") if x), views=args.views,
-        crops_per_view=args.crops_per_view,
+        crops_per_view=args.crops_per_view, face_crops=args.face_crops, face_share=args.face_share,
+        val_full=args.val_full,
         data_dir=args.data_dir, holdout=args.holdout, max_images=args.max_images, seed=args.seed,
         val_every=args.val_every, checkpoint_every=args.checkpoint_every,
         work_dir=args.work_dir or str(DEFAULT_LAB / name), cache_dir=args.cache_dir)
@@ -102,29 +115,63 @@ def cmd_distill(args):
     from models.training import train
     from models.weights import load_model
 
-    spec = StudentSpec(args.student, args.width, args.blocks)
-    config = config_from_args(args, spec.name)
     teacher = load_model(args.style)
-    student, arch = build_student(spec, seed=config.seed)
-    if args.init == "teacher":
-        init_from_teacher(student, arch, teacher)
+    method = None
+    if args.from_method:
+        student, arch, method = _compressed_start(args, teacher)
+        name = args.out and Path(args.out).name
+        spec = None
+    else:
+        spec = StudentSpec(args.student, args.width, args.blocks)
+        name = spec.name
+        student, arch = build_student(spec, seed=args.seed)
+        if args.init == "teacher":
+            init_from_teacher(student, arch, teacher)
+    config = config_from_args(args, name)
     history = train(student, teacher, config, progress=not args.no_progress, stop_at=args.stop_at)
+    best = Path(config.work_dir) / "best.weights.h5"
+    if best.exists():  # ship the weights of the best validation, not merely the last step's
+        student.load_weights(best)
     h, w = REPORT_RESOLUTION
     meta = {
-        "name": spec.name, "spec": dataclasses.asdict(spec), "teacher": {
+        "name": name, "spec": dataclasses.asdict(spec) if spec else None, "method": method, "teacher": {
             "style": args.style, "fingerprint": history["teacher_fingerprint"],
             "params": count_params(teacher), "macs_512": count_macs(teacher, h, w)},
         "params": count_params(student), "macs_512": count_macs(student, h, w),
         "command": "python -m models distill " + " ".join(shlex.quote(a) for a in sys.argv[2:])
         if sys.argv[1:2] == ["distill"] else None,
-        "init": args.init, "train_config": config.to_dict(), "steps_done": history["steps_done"],
+        "init": args.from_method or args.init, "train_config": config.to_dict(), "steps_done": history["steps_done"],
         "complete": history["steps_done"] >= config.steps,
         "train_time_s": round(history["train_time_s"], 1), "environment": environment(),
         "held_out": history["split"]["held_out"],
         "final_val_psnr": history["val"][-1]["val_psnr"] if history["val"] else None,
+        "best_val": history.get("best"),
         "curve": {"train": thin(history["train"]), "val": history["val"]},
     }
     weights, meta_path = save_student(student, arch, args.out, meta)
     print(json.dumps({k: meta[k] for k in ("name", "params", "macs_512", "steps_done", "train_time_s",
                                             "final_val_psnr")}))
     print(f"wrote {weights} and {meta_path}")
+
+
+def _compressed_start(args, teacher):
+    """(model, architecture, {"name", "config"}) of the teacher compressed by --from-method, untrained."""
+    from models.compression import get_method
+    from models.compression.base import KerasVariant
+    from models.dctnet import Architecture
+
+    try:
+        fields = json.loads(args.method_config)
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"--method-config is not valid JSON ({e}). Received: {args.method_config!r}")
+    method = get_method(args.from_method)
+    try:
+        untrained = method.config_class(**{**fields, "finetune_steps": 0})  # this command is the recovery
+    except (TypeError, ValueError) as e:
+        raise SystemExit(f"--method-config for {args.from_method}: {e}")
+    result = method.apply(KerasVariant(model=teacher, architecture=Architecture()), untrained)
+    # The config a build asks for to get these weights: the method's, with this run's recovery settings.
+    shipped = dataclasses.replace(untrained, finetune_steps=args.steps, finetune_crop=args.crop,
+                                  finetune_batch=args.batch_size, finetune_lr=args.lr)
+    return result.variant.model, result.variant.architecture, {
+        "name": args.from_method, "config": dataclasses.asdict(shipped)}

@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from models.compression.base import require
+from models.portraits import portrait_files  # noqa: F401 (callers still import it from here)
 from models.samples import photo_dir
 
 PRECISIONS = ("fp32", "fp16", "int8_dynamic", "int8_full")
 PORTRAITS_DIR = photo_dir()  # $DCTNET_PORTRAITS, the shared portraits, or the bundled samples
 GUIDED_FILTER_SCOPE = "guided_filter"
-EVAL_HOLDOUT = 24  # = TrainConfig.holdout: the photos no training or calibration sees
 
 
 @dataclass(frozen=True)
@@ -64,24 +64,6 @@ class ExportConfig:
         }[self.precision]
 
 
-# --- portraits: calibration and evaluation never share a photo ---------------------------------------
-
-def portrait_files(role, portraits_dir=None, holdout=EVAL_HOLDOUT):
-    """Sorted portrait paths for `role` "calibration" or "evaluation".
-
-    The split is the training loop's (`models.training.split_images`, seed 0): evaluation = the photos it
-    holds out (never trained on, never calibrated on); calibration = the photos fine-tuning may train on.
-    """
-    from models.training import split_images
-
-    require(role in ("calibration", "evaluation"), "role", role, "must be 'calibration' or 'evaluation'")
-    root = Path(portraits_dir or PORTRAITS_DIR)
-    if not root.is_dir():
-        raise FileNotFoundError(f"portrait folder not found: {root}")
-    train, held = split_images(root, holdout, seed=0)
-    return [root / n for n in (held if role == "evaluation" else train)]
-
-
 def square_bgr(rgb, size):
     """uint8 RGB photo -> float32 BGR [-1, 1] (size, size, 3): short side scaled to size, centre crop."""
     import cv2
@@ -100,7 +82,7 @@ def calibration_batches(count, size, seed=0, portraits_dir=None):
     """A seeded choice of `count` calibration portraits as (1, size, size, 3) float32 BGR batches."""
     from models.images import load_image
 
-    files = portrait_files("calibration", portraits_dir)
+    files = portrait_files("calibration", portraits_dir or PORTRAITS_DIR)
     if count > len(files):
         raise ValueError(f"calibration_images={count} but only {len(files)} calibration portraits exist "
                          f"in {portraits_dir or PORTRAITS_DIR}")

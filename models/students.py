@@ -3,6 +3,11 @@
 Two families, both built by `models.dctnet.build_generator`, so MAC counting, TFLite export and every
 downstream tool treat a student like any other variant:
 - "slim": every conv at a base width (official 32; students 16 or 24) with 2..4 residual blocks.
+- "trunk": the full-resolution layers (Conv, Conv_8, Conv_9), the x0 skip (Conv_7) and Conv_1 keep
+  the teacher's 32 channels; the half- and quarter-resolution layers (x1 = 2 x width, trunk = 4 x
+  width) and the residual blocks shrink. DCT-Net's full-resolution decoder is its fragile part
+  (docs/compression.md: Conv_8 at 97 % SVD energy alone costs 13.7 dB) while the quarter-resolution
+  trunk holds ~60 % of the MACs, so this family spends the budget where the quality is.
 - "separable": depthwise 3x3 + pointwise 1x1 (`SeparableConv2D`) in the trunk and the decoder; the
   first (Conv, 7x7 on the photo) and last (Conv_9, 7x7 to BGR) stay standard convs, as AnimeGANv2's
   8 MB model does (S2).
@@ -18,7 +23,9 @@ from pathlib import Path
 from models.compression.base import KerasVariant, require
 from models.dctnet import Architecture, build_generator, layer_names, uniform_channels
 
-FAMILIES = ("slim", "separable")
+FAMILIES = ("slim", "separable", "trunk")
+TEACHER_WIDTH = 32
+FULL_RES_LAYERS = ("Conv", "Conv_1", "Conv_7", "Conv_8")  # kept at the teacher's width in "trunk"
 STANDARD_LAYERS = ("Conv", "Conv_9")  # kept as full convs in the separable family
 STUDENTS_DIR = Path(__file__).resolve().parent / "weights" / "students"
 
@@ -43,6 +50,8 @@ class StudentSpec:
 
 def student_architecture(spec):
     channels = uniform_channels(spec.width, spec.blocks)
+    if spec.family == "trunk":
+        channels.update({n: TEACHER_WIDTH for n in FULL_RES_LAYERS})
     kinds = {}
     if spec.family == "separable":
         kinds = {n: "separable" for n in layer_names(spec.blocks) if n not in STANDARD_LAYERS}

@@ -35,12 +35,12 @@ from pathlib import Path
 import numpy as np
 
 from models.compression.base import require
+from models.portraits import EVAL_HOLDOUT, resize_short_side, split_images
 from models.samples import photo_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = photo_dir()  # $DCTNET_PORTRAITS, the shared portraits, or the bundled samples
 DEFAULT_LAB = ROOT / "lab_data" / "training"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 CHECKPOINT = "checkpoint"
 # Settings that may change between a run and its resumption (everything else must match).
 RESUMABLE_CHANGES = ("steps", "checkpoint_every", "val_every")
@@ -60,12 +60,15 @@ class TrainConfig:
     feature_layers: tuple = ("Conv_4", "Conv_6")
     views: int = 2  # cached teacher views per photo (0 as-is; >= 1 mirrored and/or colour-jittered)
     crops_per_view: int = 4  # crops per view the teacher runs on (and the student trains on)
+    face_crops: int = 0  # face-centred crops per view (faces found by models.faces at image_side)
+    face_share: float = 0.0  # share of every batch drawn from the face crops (needs face_crops >= 1)
     jitter: float = 0.1  # colour jitter strength of views >= 1 (brightness / contrast / saturation)
     data_dir: str = str(DEFAULT_DATA)
-    holdout: int = 24  # photos held back (never trained on) for validation and the final table
+    holdout: int = EVAL_HOLDOUT  # photos held back (never trained on) for validation and the final table
     max_images: int | None = None  # cap on training photos (None: all the rest)
     val_images: int | None = None  # held-back photos the periodic validation uses (None: min(8, holdout))
     val_crop: int = 256  # centre crop side of the periodic validation
+    val_full: bool = False  # validate on whole held-out photos at image_side, with eyes/nose/mouth SSIM
     val_every: int = 100
     checkpoint_every: int = 100
     seed: int = 0
@@ -91,6 +94,12 @@ class TrainConfig:
         require(self.l1_weight + self.ssim_weight > 0, "l1_weight + ssim_weight",
                 self.l1_weight + self.ssim_weight, "must be > 0 (the image loss needs a term)")
         require(0 <= self.jitter < 0.5, "jitter", self.jitter, "must be in [0, 0.5)")
+        require(isinstance(self.face_crops, int) and self.face_crops >= 0, "face_crops", self.face_crops,
+                "must be an int >= 0")
+        require(isinstance(self.face_share, (int, float)) and 0 <= self.face_share <= 1, "face_share",
+                self.face_share, "must be a number in [0, 1]")
+        require(self.face_share == 0 or self.face_crops >= 1, "face_share", self.face_share,
+                "needs face_crops >= 1 (there are no face crops to draw from)")
         require(isinstance(self.holdout, int) and self.holdout >= 1, "holdout", self.holdout,
                 "must be an int >= 1")
         if self.val_images is None:
@@ -110,39 +119,6 @@ class TrainConfig:
 
 
 # ---------------------------------------------------------------------------------------------- data
-
-def list_images(data_dir):
-    """Photos under data_dir (recursive), as sorted relative paths."""
-    root = Path(data_dir)
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-
-
-def split_images(data_dir, holdout, seed=0, max_images=None):
-    """(train, held_out) relative paths: a fixed pseudo-random order keyed by (seed, name)."""
-    names = list_images(data_dir)
-    if len(names) <= 2 * holdout:  # a small folder (the 6 bundled samples): hold out a quarter instead
-        holdout = max(1, len(names) // 4)
-    require(len(names) > holdout, "holdout", holdout,
-            f"must leave photos to train on: {data_dir} has {len(names)} photos")
-    order = sorted(names, key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())
-    held, train = sorted(order[:holdout]), order[holdout:]
-    if max_images is not None:
-        train = train[:max_images]
-    return sorted(train), held
-
-
-def resize_short_side(rgb, side):
-    """Short side -> side (area filter when shrinking), both sides cut down to a multiple of 4."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    scale = side / min(h, w)
-    nh, nw = max(side, round(h * scale)), max(side, round(w * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    out = cv2.resize(rgb, (nw, nh), interpolation=interp) if (nh, nw) != (h, w) else rgb
-    return np.ascontiguousarray(out[: nh - nh % 4, : nw - nw % 4])
-
 
 def make_view(rgb, view, jitter, seed):
     """View 0 is the photo; odd views are mirrored; views >= 1 get a mild colour jitter."""
@@ -177,6 +153,8 @@ class Pair:
     view: int
     photo_path: Path
     target_path: Path
+    face_photo_path: Path | None = None  # face-centred crops (None: no face found, or none asked for)
+    face_target_path: Path | None = None
 
 
 def crop_boxes(h, w, crop, count, seed):
@@ -188,16 +166,42 @@ def crop_boxes(h, w, crop, count, seed):
             for _ in range(count)]
 
 
-def cache_pairs(names, teacher, config, views, crops=None, crop=None, progress=False, desc="teacher targets"):
+def face_boxes(rgb, crop, count, seed):
+    """`count` (top, left) corners of crop x crop boxes around the largest face of `rgb` (none: []).
+
+    Each box is centred on the face's eyes-nose-mouth centre, shifted by up to crop / 8 (seeded) so
+    the student sees the face at several positions, then clamped inside the photo; corners are
+    multiples of 4 (the network's stride).
+    """
+    from models.faces import detect_faces
+
+    faces = detect_faces(rgb)
+    if not faces or count == 0:
+        return []
+    face = max(faces, key=lambda f: f.width)
+    cx, cy = face.landmarks.mean(axis=0)
+    h, w = rgb.shape[:2]
+    rng = np.random.default_rng(seed)
+    boxes = []
+    for i in range(count):
+        dx, dy = (rng.uniform(-crop / 8, crop / 8, size=2) if i else (0.0, 0.0))
+        top = int(np.clip(cy + dy - crop / 2, 0, h - crop)) // 4 * 4
+        left = int(np.clip(cx + dx - crop / 2, 0, w - crop)) // 4 * 4
+        boxes.append((top, left))
+    return boxes
+
+
+def cache_pairs(names, teacher, config, views, crops=None, crop=None, progress=False, desc="teacher targets",
+                faces=0):
     """Run the teacher once per (photo, view, crop) not yet cached; return one Pair per (photo, view).
 
     The teacher runs on each crop itself, not on the whole photo: DCT-Net's output near a border
     depends on ~48 px of context, so a crop of the teacher's full-image output is not what the teacher
     (or the student) produces for that crop (24 dB apart on 256 px crops; identical beyond 48 px).
     crops: random crops per view (default config.crops_per_view; 0 = one centre crop).
+    faces: face-centred crops per view as well (`face_boxes`; a view without a face has none).
     """
     from models.images import load_image
-    from models.processing import to_network
 
     crops = config.crops_per_view if crops is None else crops
     crop = crop or config.crop
@@ -209,19 +213,46 @@ def cache_pairs(names, teacher, config, views, crops=None, crop=None, progress=F
     for name, view in jobs:
         key = hashlib.sha256(f"{name}|{view}|{config.jitter}|{config.seed}|{crop}x{crops}".encode()).hexdigest()
         photo_path, target_path = folder / f"{key[:16]}_photo.npy", folder / f"{key[:16]}_target.npy"
-        if not (photo_path.exists() and target_path.exists()):
+        view_rgb = None
+
+        def view_image():
             rgb = resize_short_side(load_image(Path(config.data_dir) / name), config.image_side)
-            rgb = make_view(rgb, view, config.jitter, _name_seed(config.seed, name))
-            c = min(crop, *(d - d % 4 for d in rgb.shape[:2]))
-            boxes = crop_boxes(*rgb.shape[:2], c, crops, [config.seed, _name_seed(config.seed, name), view])
-            photos = np.stack([rgb[t:t + c, l:l + c] for t, l in boxes])
-            target = _numpy(teacher(to_network(photos), training=False)).astype(np.float16)
-            _save_npy(photo_path, photos)
-            _save_npy(target_path, target)
-        pairs.append(Pair(name, view, photo_path, target_path))
+            return make_view(rgb, view, config.jitter, _name_seed(config.seed, name))
+
+        if not (photo_path.exists() and target_path.exists()):
+            view_rgb = view_image()
+            c = min(crop, *(d - d % 4 for d in view_rgb.shape[:2]))
+            boxes = crop_boxes(*view_rgb.shape[:2], c, crops, [config.seed, _name_seed(config.seed, name), view])
+            _cache_crops(teacher, view_rgb, boxes, c, photo_path, target_path)
+        face_photo = face_target = None
+        if faces:
+            fkey = hashlib.sha256(f"{key}|faces{faces}".encode()).hexdigest()[:16]
+            face_photo, face_target = folder / f"{fkey}_face_photo.npy", folder / f"{fkey}_face_target.npy"
+            none_marker = folder / f"{fkey}_noface"
+            if not (face_photo.exists() and face_target.exists()) and not none_marker.exists():
+                view_rgb = view_image() if view_rgb is None else view_rgb
+                c = min(crop, *(d - d % 4 for d in view_rgb.shape[:2]))
+                boxes = face_boxes(view_rgb, c, faces, [config.seed, _name_seed(config.seed, name), view, 1])
+                if boxes:
+                    _cache_crops(teacher, view_rgb, boxes, c, face_photo, face_target)
+                else:
+                    none_marker.touch()
+            if none_marker.exists():
+                face_photo = face_target = None
+        pairs.append(Pair(name, view, photo_path, target_path, face_photo, face_target))
         bar.update(1)
     bar.close()
     return pairs
+
+
+def _cache_crops(teacher, rgb, boxes, c, photo_path, target_path):
+    """Run the teacher on each crop of `rgb` and save (uint8 photos, float16 targets)."""
+    from models.processing import to_network
+
+    photos = np.stack([rgb[t:t + c, l:l + c] for t, l in boxes])
+    target = _numpy(teacher(to_network(photos), training=False)).astype(np.float16)
+    _save_npy(photo_path, photos)
+    _save_npy(target_path, target)
 
 
 def _numpy(x):
@@ -242,16 +273,26 @@ def _save_npy(path, array):
 
 
 def sample_batch(pairs, config, step):
-    """The batch of `step`: (photos BGR [-1, 1], teacher targets), a function of (seed, step) only."""
+    """The batch of `step`: (photos BGR [-1, 1], teacher targets), a function of (seed, step) only.
+
+    round(face_share * batch_size) of the crops come from the face crops (when any photo has a face),
+    the rest from the random crops.
+    """
     from models.processing import to_network
 
     rng = np.random.default_rng([config.seed, step])
+    with_face = [p for p in pairs if p.face_photo_path is not None]
+    n_face = round(config.face_share * config.batch_size) if with_face else 0
+    draws = [(pairs[i].photo_path, pairs[i].target_path)
+             for i in rng.integers(0, len(pairs), size=config.batch_size - n_face)]
+    draws += [(with_face[i].face_photo_path, with_face[i].face_target_path)
+              for i in rng.integers(0, len(with_face), size=n_face)] if n_face else []
     xs, ys = [], []
-    for idx in rng.integers(0, len(pairs), size=config.batch_size):
-        photos = np.load(pairs[idx].photo_path, mmap_mode="r")
+    for photo_path, target_path in draws:
+        photos = np.load(photo_path, mmap_mode="r")
         j = int(rng.integers(0, photos.shape[0]))
         xs.append(to_network(np.asarray(photos[j])))
-        ys.append(np.asarray(np.load(pairs[idx].target_path, mmap_mode="r")[j], dtype=np.float32))
+        ys.append(np.asarray(np.load(target_path, mmap_mode="r")[j], dtype=np.float32))
     return np.stack(xs), np.stack(ys)
 
 
@@ -380,6 +421,57 @@ def validate(student, val_x, val_y):
     return float(np.mean([psnr_uint8(from_network(o), from_network(t)) for o, t in zip(out, val_y)]))
 
 
+class FullImageValidation:
+    """Validation on whole held-out photos at the product's scale, as the evaluation module scores them:
+    PSNR of the uint8 output against the teacher's, and SSIM (scikit-image, the evaluation's settings)
+    of the eyes / nose / mouth boxes of the faces found on the photo. Teacher outputs and faces are
+    found once per run."""
+
+    def __init__(self, names, teacher, config):
+        from models.faces import detect_faces
+        from models.images import load_image
+        from models.processing import from_network, to_network
+
+        self.items = []
+        for name in names:
+            rgb = resize_short_side(load_image(Path(config.data_dir) / name), config.image_side)
+            x = to_network(rgb)[None]
+            reference = from_network(_numpy(teacher(x, training=False))[0])
+            regions = [face.regions() for face in detect_faces(rgb)]
+            self.items.append((x, reference, regions))
+
+    def __call__(self, student):
+        from skimage.metrics import structural_similarity
+
+        from models.processing import from_network
+
+        psnrs, region_ssim = [], {"eyes": [], "nose": [], "mouth": []}
+        for x, reference, regions in self.items:
+            out = from_network(_numpy(student(x, training=False))[0])
+            psnrs.append(psnr_uint8(out, reference))
+            for boxes in regions:
+                for region, (x0, y0, x1, y1) in boxes.items():
+                    a, b = out[y0:y1, x0:x1], reference[y0:y1, x0:x1]
+                    if min(a.shape[:2]) >= 11:
+                        region_ssim[region].append(structural_similarity(
+                            a, b, channel_axis=2, data_range=255, gaussian_weights=True, sigma=1.5,
+                            use_sample_covariance=False))
+        row = {"val_psnr": float(np.mean(psnrs)), "val_psnr_worst": float(np.min(psnrs))}
+        row.update({f"val_{r}_ssim": float(np.mean(v)) for r, v in region_ssim.items() if v})
+        return row
+
+
+def _save_best(student, work, history, record):
+    """Keep the student's weights of the best validation so far (by full-image PSNR) in work/best."""
+    best = history.get("best")
+    if best is not None and best["val_psnr"] >= record["val_psnr"]:
+        return
+    tmp = Path(work) / "best.tmp.weights.h5"
+    student.save_weights(tmp)
+    tmp.replace(Path(work) / "best.weights.h5")
+    history["best"] = dict(record)
+
+
 def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
     """Train `student` toward `teacher` (in place); returns the history dict (also written to work_dir).
 
@@ -387,7 +479,9 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
     the same config to go on. None runs to config.steps.
 
     History: {"config", "train": [{"step", "loss", "l1", "ssim", ["feat_*"], "lr"}, ...],
-    "val": [{"step", "val_psnr"}, ...], "train_time_s", "steps_done", "split": {"train", "held_out"}}.
+    "val": [{"step", "val_psnr", [full-image validation: "val_psnr_worst", "val_<region>_ssim"]}, ...],
+    "best": the val record whose weights are in work_dir/best.weights.h5, "train_time_s", "steps_done",
+    "split": {"train", "held_out"}}.
     `step` counts from 1; the loss of step k is the loss on step k's batch before its update.
     """
     import keras
@@ -399,10 +493,20 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
 
     train_names, held = split_images(config.data_dir, config.holdout, config.seed, config.max_images)
     pairs = cache_pairs(train_names, teacher, config, config.views, progress=progress,
-                        desc="teacher targets (train)")
-    val_pairs = cache_pairs(held[: config.val_images], teacher, config, 1, crops=0, crop=config.val_crop,
-                            progress=progress, desc="teacher targets (val)")
-    val_x, val_y = centre_batch(val_pairs)
+                        desc="teacher targets (train)", faces=config.face_crops)
+    if config.face_share > 0 and not any(p.face_photo_path for p in pairs):
+        raise ValueError(f"face_share={config.face_share} asks for face crops, but no face was found in the "
+                         f"{len(train_names)} training photos of {config.data_dir}: use photos with faces "
+                         "or set face_share=0")
+    if config.val_full:
+        measure = FullImageValidation(held[: config.val_images], teacher, config)
+    else:
+        val_pairs = cache_pairs(held[: config.val_images], teacher, config, 1, crops=0, crop=config.val_crop,
+                                progress=progress, desc="teacher targets (val)")
+        val_x, val_y = centre_batch(val_pairs)
+
+        def measure(model):
+            return {"val_psnr": validate(model, val_x, val_y)}
 
     train_model = build_train_model(student, teacher, config)
     schedule = _compile(train_model, config)
@@ -413,7 +517,8 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
                "student": student.name, "teacher_fingerprint": model_fingerprint(teacher)}
     start_step = _resume(train_model, work / CHECKPOINT, config, history)
     if start_step == 0:
-        history["val"].append({"step": 0, "val_psnr": validate(student, val_x, val_y)})
+        history["val"].append({"step": 0, **measure(student)})
+        _save_best(student, work, history, history["val"][-1])
 
     require(stop_at is None or (isinstance(stop_at, int) and stop_at >= 1), "stop_at", stop_at,
             "must be None or an int >= 1")
@@ -437,7 +542,8 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
         history["train"].append(record)
         postfix = {"loss": f"{record['loss']:.4f}"}
         if step % config.val_every == 0 or step == last:  # always validate the weights a call ends with
-            history["val"].append({"step": step, "val_psnr": validate(student, val_x, val_y)})
+            history["val"].append({"step": step, **measure(student)})
+            _save_best(student, work, history, history["val"][-1])
         if history["val"]:
             postfix["val_psnr"] = f"{history['val'][-1]['val_psnr']:.2f}"
         bar.set_postfix(postfix)
@@ -512,6 +618,7 @@ def _resume(train_model, folder, config, history):
             f"must hold {len(opt.variables)} variables")
     for var, value in zip(opt.variables, arrays):
         var.assign(value)
-    for key in ("train", "val", "train_time_s", "steps_done"):
-        history[key] = saved[key]
+    for key in ("train", "val", "train_time_s", "steps_done", "best"):
+        if key in saved:
+            history[key] = saved[key]
     return int(saved["steps_done"])

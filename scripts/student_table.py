@@ -29,7 +29,7 @@ from tqdm import tqdm  # noqa: E402
 
 def held_out_photo(data_dir, name, side):
     from models.images import load_image
-    from models.training import resize_short_side
+    from models.portraits import resize_short_side
 
     rgb = resize_short_side(load_image(Path(data_dir) / name), side)
     h, w = rgb.shape[:2]

@@ -48,7 +48,7 @@ def test_config_rejects_missing_data_dir(tmp_path):
 
 
 def test_split_is_disjoint_stable_and_keyed_by_seed():
-    from models.training import list_images, split_images
+    from models.portraits import list_images, split_images
 
     train, held = split_images(SAMPLES, holdout=2, seed=0)
     assert sorted(train + held) == list_images(SAMPLES) and not set(train) & set(held)
@@ -85,7 +85,8 @@ def test_ssim_and_l1_match_skimage_and_numpy():
 
 def test_cached_targets_are_the_teachers_output_on_each_crop(tmp_path, anime_model):
     from models.processing import to_network
-    from models.training import cache_pairs, split_images
+    from models.portraits import split_images
+    from models.training import cache_pairs
 
     config = tiny_config(tmp_path, crops_per_view=3)
     train_names, _ = split_images(SAMPLES, 1)
@@ -102,7 +103,8 @@ def test_cached_targets_are_the_teachers_output_on_each_crop(tmp_path, anime_mod
 
 
 def test_batch_depends_only_on_seed_and_step(tmp_path, anime_model):
-    from models.training import cache_pairs, sample_batch, split_images
+    from models.portraits import split_images
+    from models.training import cache_pairs, sample_batch
 
     config = tiny_config(tmp_path)
     pairs = cache_pairs(split_images(SAMPLES, 1)[0][:2], anime_model, config, views=1)

@@ -27,9 +27,46 @@ def validate_finetune(config):
             config.finetune_lr, "must be > 0")
 
 
+RECOVERED_DIR = Path(__file__).resolve().parent.parent / "weights" / "recovered"
+NOT_MATCHED = ("finetune_dir",)  # where a run keeps its checkpoints does not change its weights
+
+
+def shipped_recovery(config, teacher, folder=RECOVERED_DIR):
+    """The stem of a shipped recovered model trained with exactly this method config from this teacher
+    (`python -m models distill --from-method ...` writes them), or None."""
+    import dataclasses
+    import json
+
+    from models.training import model_fingerprint
+
+    wanted = {k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_MATCHED}
+    fingerprint = None
+    for meta_path in sorted(Path(folder).glob("*.json")):
+        meta = json.loads(meta_path.read_text())
+        method = meta.get("method") or {}
+        shipped = {k: v for k, v in (method.get("config") or {}).items() if k not in NOT_MATCHED}
+        if shipped != wanted:
+            continue
+        fingerprint = fingerprint or model_fingerprint(teacher)
+        if meta.get("teacher", {}).get("fingerprint") == fingerprint:
+            return meta_path.with_suffix(""), meta
+    return None
+
+
 def recover(student, teacher, config, progress=True):
-    """Train `student` in place; returns a one-line summary for the compression report."""
+    """Train `student` in place (or load shipped weights trained with this very config from this
+    teacher); returns a one-line summary for the compression report."""
     from models.training import TrainConfig, train
+
+    shipped = shipped_recovery(config, teacher)
+    if shipped is not None:
+        stem, meta = shipped
+        student.load_weights(stem.with_name(stem.name + ".weights.h5"))
+        best = meta.get("best_val") or {}
+        return (f"recovery: loaded the shipped weights {stem.name} ({meta.get('steps_done')} steps, "
+                f"{meta.get('train_time_s', 0) / 60:.0f} min on {meta.get('environment', {}).get('cpu')}; "
+                f"held-out full-image PSNR vs source {best.get('val_psnr', float('nan')):.2f} dB; "
+                f"command: {meta.get('command')})")
 
     temporary = not config.finetune_dir
     work = Path(config.finetune_dir) if config.finetune_dir else Path(tempfile.mkdtemp(prefix="dctnet-finetune-"))

@@ -1,0 +1,228 @@
+"""Measure every trained variant (students and recovered pruned / SVD models) the way the lab measures
+everything: through `python -m evaluation run`, on the evaluation split, against the FP32 original.
+
+    python scripts/recipe_table.py --out lab_data/recipe        # then copy the tables into docs/
+
+1. Each shipped trained variant (models/weights/students/, models/weights/recovered/) is saved as a
+   `.keras` file with a sidecar, and exported to full INT8 (calibrated on the calibration split at
+   the serving size); the original is exported to LiteRT FP32 and full INT8 the same way.
+2. One `python -m evaluation run --holdout` over all of them at 512 and 720 px (quality, face-region
+   quality, latency, static): every number in one process and one run, so latency ratios are fair.
+3. A markdown table (quality at 512, INT8 loss against the float self, LiteRT latency as a ratio to
+   the FP32 original's at 720) and a quality-vs-MACs chart (PNG) per family.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+FAMILY_OF = {"distill": "distillation", "prune": "pruning", "svd": "SVD"}
+
+
+def trained_variants():
+    """[(name, family, stem)] of every shipped trained variant."""
+    from models.students import STUDENTS_DIR, shipped_students
+
+    out = [(n, "distill", STUDENTS_DIR / n) for n in shipped_students()]
+    recovered = ROOT / "models" / "weights" / "recovered"
+    for meta in sorted(recovered.glob("*.json")):
+        info = json.loads(meta.read_text())
+        out.append((meta.stem, info["method"]["name"], recovered / meta.stem))
+    return out
+
+
+def export_all(work, calibration_images, calibration_size, only=None):
+    """Write NAME.keras (+ sidecar) and NAME-int8.tflite for every variant; returns --variant args."""
+    from models.export import ExportConfig, export_tflite
+    from models.students import load_student_file
+    from models.weights import load_model
+
+    work.mkdir(parents=True, exist_ok=True)
+    int8 = ExportConfig(precision="int8_full", calibration_images=calibration_images,
+                        calibration_size=calibration_size)
+    args = ["original"]
+    teacher = load_model("anime")
+    for precision, config in (("fp32", ExportConfig(precision="fp32")), ("int8-full", int8)):
+        path = work / f"original-{precision}.tflite"
+        if not path.exists():
+            export_tflite(teacher, path, config)
+        args.append(f"anime/{precision}={path}")
+    for name, method, stem in trained_variants():
+        if only and name not in only:
+            continue
+        variant = load_student_file(stem, name)
+        keras_path = work / f"{name}.keras"
+        if not keras_path.exists():
+            variant.model.save(keras_path)
+        sidecar = {"name": f"anime/{name}", "style": "anime", "method": method, "parent": "anime/original"}
+        keras_path.with_suffix(".json").write_text(json.dumps(sidecar))
+        tfl = work / f"{name}-int8.tflite"
+        if not tfl.exists():
+            export_tflite(variant.model, tfl, int8)
+        tfl.with_suffix(".json").write_text(json.dumps(
+            {**sidecar, "name": f"anime/{name}+int8-full", "method": f"{method}+tflite_int8_full",
+             "parent": f"anime/{name}"}))
+        args += [str(keras_path), str(tfl)]
+    return args
+
+
+def evaluate(variant_args, out_json, limit, runs):
+    cmd = [sys.executable, "-m", "evaluation", "run", "--holdout", "--sizes", "512,720",
+           "--groups", "static,latency,quality,face_quality", "--runs", str(runs), "--json", str(out_json),
+           "--markdown", str(out_json.with_suffix(".md"))]
+    if limit:
+        cmd += ["--limit", str(limit)]
+    for v in variant_args:
+        cmd += ["--variant", v]
+    print(" ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def table(records, meta):
+    """Markdown rows: one per trained variant (float and INT8), plus the original's INT8 and FP32."""
+    def get(variant, group, size, key):
+        for r in records:
+            if r["variant"] == variant and r["group"] == group and r.get("size") == size:
+                return r["metrics"].get(key)
+        return None
+
+    fp32_720 = get("anime/fp32", "latency", 720, "p50_ms")
+    orig_macs = get("anime/original", "static", None, "macs")
+    head = ("| variant | family | MACs @512 | fewer MACs | PSNR dB mean / worst | LPIPS mean | SSIM mean | "
+            "eyes SSIM mean / worst | nose / mouth SSIM | INT8: PSNR loss vs float | INT8 LiteRT @720 vs FP32 "
+            "original | training |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    rows = []
+    for name, info in meta.items():
+        v, q = f"anime/{name}", f"anime/{name}+int8-full"
+        macs = get(v, "static", None, "macs")
+        psnr, psnr_i8 = get(v, "quality", 512, "psnr_mean"), get(q, "quality", 512, "psnr_mean")
+        lat = get(q, "latency", 720, "p50_ms")
+        row = {"name": name, "family": info["family"], "macs": macs, "mac_ratio": orig_macs / macs,
+               "psnr": psnr, "psnr_worst": get(v, "quality", 512, "psnr_worst"),
+               "lpips": get(v, "quality", 512, "lpips_mean"), "ssim": get(v, "quality", 512, "ssim_mean"),
+               "eyes": get(v, "face_quality", 512, "eyes_ssim_mean"),
+               "eyes_worst": get(v, "face_quality", 512, "eyes_ssim_worst"),
+               "nose": get(v, "face_quality", 512, "nose_ssim_mean"),
+               "mouth": get(v, "face_quality", 512, "mouth_ssim_mean"),
+               "int8_loss": None if psnr is None or psnr_i8 is None else psnr - psnr_i8,
+               "int8_speedup_720": None if not lat or not fp32_720 else fp32_720 / lat,
+               "training": info["training"]}
+        rows.append(row)
+
+    def f(x, fmt):
+        return "-" if x is None else format(x, fmt)
+
+    for r in sorted(rows, key=lambda r: (r["family"], r["mac_ratio"])):
+        lines.append(
+            f"| {r['name']} | {r['family']} | {r['macs'] / 1e9:.2f} G | {r['mac_ratio']:.2f}x | "
+            f"{f(r['psnr'], '.2f')} / {f(r['psnr_worst'], '.2f')} | {f(r['lpips'], '.3f')} | {f(r['ssim'], '.4f')} | "
+            f"{f(r['eyes'], '.3f')} / {f(r['eyes_worst'], '.3f')} | {f(r['nose'], '.3f')} / {f(r['mouth'], '.3f')} | "
+            f"{f(r['int8_loss'], '.2f')} dB | {f(r['int8_speedup_720'], '.2f')}x | {r['training']} |")
+    orig_i8 = get("anime/int8-full", "latency", 720, "p50_ms")
+    lines += ["", f"Reference rows, same run: the original full INT8: PSNR "
+                  f"{f(get('anime/int8-full', 'quality', 512, 'psnr_mean'), '.2f')} dB, "
+                  f"{f(fp32_720 / orig_i8 if orig_i8 and fp32_720 else None, '.2f')}x the FP32 original's "
+                  f"speed at 720 ({f(orig_i8, '.0f')} vs {f(fp32_720, '.0f')} ms p50, LiteRT)."]
+    return "\n".join(lines), rows
+
+
+def chart(rows, path):
+    """Quality (PSNR and eyes SSIM at 512) against fewer-MACs ratio, one line per family."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for family in sorted({r["family"] for r in rows}):
+        part = sorted((r for r in rows if r["family"] == family), key=lambda r: r["mac_ratio"])
+        for ax, key in zip(axes, ("psnr", "eyes")):
+            ax.plot([r["mac_ratio"] for r in part], [r[key] for r in part], "o-", label=family)
+            for r in part:
+                ax.annotate(r["name"], (r["mac_ratio"], r[key]), fontsize=7, xytext=(3, 3),
+                            textcoords="offset points")
+    axes[0].set(xlabel="fewer MACs than the original (x)", ylabel="PSNR vs original, dB (512 px)")
+    axes[1].set(xlabel="fewer MACs than the original (x)", ylabel="eyes SSIM vs original (512 px)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def contact_sheet(names, path, photos=4, side=384):
+    """Rows: 4 evaluation portraits; columns: photo, original, each trained variant (Keras float)."""
+    import cv2
+    import numpy as np
+
+    from models.images import load_image
+    from models.portraits import portrait_files
+    from models.processing import Cartoonizer, ProcessingConfig, keras_network
+    from models.students import load_student_file
+    from models.weights import load_model
+
+    files = portrait_files("evaluation")[:photos]
+    nets = [("original", load_model("anime"))]
+    for name, _, stem in trained_variants():
+        if name in names:
+            nets.append((name, load_student_file(stem, name).model))
+    config = ProcessingConfig(max_side=None)
+    rows = []
+    for f in files:
+        rgb = load_image(f)
+        h, w = rgb.shape[:2]
+        s = side / min(h, w)
+        rgb = cv2.resize(rgb, (round(w * s) // 4 * 4, round(h * s) // 4 * 4), interpolation=cv2.INTER_AREA)
+        y, x = (rgb.shape[0] - side) // 2, (rgb.shape[1] - side) // 2
+        rgb = np.ascontiguousarray(rgb[y:y + side, x:x + side])
+        rows.append(np.concatenate([rgb] + [Cartoonizer(keras_network(m), config)(rgb) for _, m in nets], axis=1))
+    sheet = np.concatenate(rows, axis=0)
+    header = np.full((28, sheet.shape[1], 3), 255, np.uint8)
+    for i, label in enumerate(["photo"] + [n for n, _ in nets]):
+        cv2.putText(header, label, (i * side + 6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.imwrite(str(path), cv2.cvtColor(np.concatenate([header, sheet]), cv2.COLOR_RGB2BGR))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="lab_data/recipe", help="work folder (exports, records, table, chart)")
+    parser.add_argument("--only", default=None, help="comma-separated trained variant names (default: all)")
+    parser.add_argument("--limit", type=int, default=None, help="evaluation photos (default: the whole split)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per latency measurement")
+    parser.add_argument("--calibration-images", type=int, default=32)
+    parser.add_argument("--calibration-size", type=int, default=512)
+    args = parser.parse_args(argv)
+
+    out = Path(args.out)
+    only = set(args.only.split(",")) if args.only else None
+    variant_args = export_all(out, args.calibration_images, args.calibration_size, only)
+    records_path = out / "records.json"
+    evaluate(variant_args, records_path, args.limit, args.runs)
+    records = json.loads(records_path.read_text())
+    meta = {}
+    for name, method, stem in trained_variants():
+        if only and name not in only:
+            continue
+        info = json.loads(stem.with_suffix(".json").read_text())
+        hours = info.get("train_time_s", 0) / 60
+        meta[name] = {"family": FAMILY_OF.get(method, method),
+                      "training": f"{info.get('steps_done')} steps, {hours:.0f} min, "
+                                  f"{info.get('environment', {}).get('cpu', '?')}"}
+    text, rows = table(records, meta)
+    (out / "table.md").write_text(text + "\n")
+    (out / "rows.json").write_text(json.dumps(rows, indent=1))
+    chart(rows, out / "quality_vs_macs.png")
+    contact_sheet(set(meta), out / "contact_sheet.jpg")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The face-aware distillation / recovery recipe of issue 13, on CPU, for anime (STYLE=... for another).
+# Usage: nohup scripts/train_recipe.sh > lab_data/training/recipe.log 2>&1 &
+# Every run checkpoints to lab_data/training/<name>/ and resumes exactly when the script runs again;
+# the runs share one cache of teacher crops (random + face-centred), filled once before they start.
+# Set STEPS_<NAME> to change a run's length (a resumed run with new steps re-stretches its cosine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. .venv/bin/activate
+export TF_CPP_MIN_LOG_LEVEL=2 KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}"
+# One thread per run: the runs go in parallel on a 2-core machine shared with other work.
+export TF_NUM_INTRAOP_THREADS="${TF_NUM_INTRAOP_THREADS:-1}" TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1
+STYLE="${STYLE:-anime}"
+LOG=lab_data/training
+mkdir -p "$LOG"
+# The recipe: 512 px short side, 2 views (as-is; mirrored + colour jitter) x (4 random + 2 face-centred
+# 160 px crops); a quarter of every batch from the face crops; L1 + 0.5 (1 - SSIM); Adam, cosine;
+# whole held-out photos validated every 200 steps (PSNR + eyes/nose/mouth SSIM); best kept.
+RECIPE=(--style "$STYLE" --image-side 512 --crop 160 --batch-size 8 --views 2 --crops-per-view 4
+        --face-crops 2 --face-share 0.25 --l1 1.0 --ssim 0.5 --val-full --val-every 200
+        --checkpoint-every 100)
+STUDENTS=models/weights/students
+RECOVERED=models/weights/recovered
+run() {  # name, steps, args...
+  local name=$1 steps=$2; shift 2
+  nice -n 10 python -m models distill "${RECIPE[@]}" --steps "$steps" --work-dir "$LOG/$name" "$@" \
+    > "$LOG/$name.log" 2>&1
+}
+# 1. The shared teacher cache (and step 1 of the first run).
+run trunk-w16-b2 "${STEPS_TRUNK16:-3000}" --student trunk --width 16 --blocks 2 --lr 5e-4 \
+  --out "$STUDENTS/trunk-w16-b2" --stop-at 1
+# 2. All runs in parallel.
+run trunk-w16-b2 "${STEPS_TRUNK16:-3000}" --student trunk --width 16 --blocks 2 --lr 5e-4 \
+  --out "$STUDENTS/trunk-w16-b2" &
+run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
+  --out "$STUDENTS/trunk-w8-b2" &
+run prune-t375 "${STEPS_PRUNE375:-2000}" --from-method prune --method-config '{"ratio": 0, "trunk_ratio": 0.375}' \
+  --lr 3e-4 --out "$RECOVERED/prune-t375" &
+run prune-t50 "${STEPS_PRUNE50:-2000}" --from-method prune --method-config '{"ratio": 0, "trunk_ratio": 0.5}' \
+  --lr 3e-4 --out "$RECOVERED/prune-t50" &
+wait
+echo "done: $(date -u)"
