@@ -12,7 +12,7 @@ teacher's weights), so a training step costs only the student. A step draws cach
 is derived from (seed, step) alone, so a run resumed at step k sees exactly the batches an
 uninterrupted run would.
 
-Loss: l1_weight * |y - t| + ssim_weight * (1 - SSIM(y, t)), optionally + feature_weight * L1 between
+Loss: l1_weight * |y - t| + ssim_weight * (1 - SSIM(y, t)) + lpips_weight * LPIPS(y, t), optionally + feature_weight * L1 between
 the teacher's intermediate activations and the student's (through a learned 1x1 adapter when the
 widths differ): the "distill" term of feature-map distillation. Teacher features are not cached (they
 are large): with feature_weight > 0 the teacher runs on every batch.
@@ -56,6 +56,7 @@ class TrainConfig:
     lr_floor: float = 0.05
     l1_weight: float = 1.0
     ssim_weight: float = 0.5
+    lpips_weight: float = 0.0  # > 0: + LPIPS (models.lpips_loss: the metric's AlexNet, any backend)
     feature_weight: float = 0.0  # > 0: feature-map distillation on `feature_layers`
     feature_layers: tuple = ("Conv_4", "Conv_6")
     views: int = 2  # cached teacher views per photo (0 as-is; >= 1 mirrored and/or colour-jittered)
@@ -88,7 +89,7 @@ class TrainConfig:
                 self.image_side, f"must be an int >= crop ({self.crop})")
         require(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
         require(0 <= self.lr_floor <= 1, "lr_floor", self.lr_floor, "must be in [0, 1]")
-        for name in ("l1_weight", "ssim_weight", "feature_weight"):
+        for name in ("l1_weight", "ssim_weight", "lpips_weight", "feature_weight"):
             value = getattr(self, name)
             require(isinstance(value, (int, float)) and value >= 0, name, value, "must be a number >= 0")
         require(self.l1_weight + self.ssim_weight > 0, "l1_weight + ssim_weight",
@@ -347,13 +348,21 @@ def l1(y_true, y_pred):
     return ops.mean(ops.abs(y_true - y_pred), axis=(1, 2, 3))
 
 
-def image_loss(l1_weight, ssim_weight):
+def image_loss(l1_weight, ssim_weight, lpips_weight=0.0):
+    """Per-image l1_weight * L1 + ssim_weight * (1 - SSIM) + lpips_weight * LPIPS (BGR [-1, 1])."""
+    if lpips_weight:
+        from models.lpips_loss import get_lpips, lpips_distance
+
+        get_lpips()  # build the AlexNet once, before any traced step
+
     def loss(y_true, y_pred):
         total = 0.0
         if l1_weight:
             total = total + l1_weight * l1(y_true, y_pred)
         if ssim_weight:
             total = total + ssim_weight * (1.0 - ssim(y_true, y_pred))
+        if lpips_weight:
+            total = total + lpips_weight * lpips_distance(*_tensors(y_true, y_pred))
         return total
 
     return loss
@@ -390,7 +399,7 @@ def _compile(train_model, config):
 
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps=config.steps, alpha=config.lr_floor)
-    losses = {"image": image_loss(config.l1_weight, config.ssim_weight)}
+    losses = {"image": image_loss(config.l1_weight, config.ssim_weight, config.lpips_weight)}
     weights = {"image": 1.0}
     for layer in config.feature_layers if config.feature_weight > 0 else ():
         losses[f"feat_{layer}"] = "mean_absolute_error"

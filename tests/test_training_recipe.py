@@ -154,3 +154,24 @@ def test_distill_cli_recovers_a_pruned_model_and_records_its_config(tmp_path):
     bad = subprocess.run(cmd[:7] + ['{"ratio": 2}'] + cmd[8:], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode != 0 and "ratio=2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_lpips_term_enters_the_loss(tmp_path, anime_model):
+    from models.lpips_loss import lpips_distance
+    from models.training import image_loss
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(-1, 1, (2, 48, 48, 3)).astype("float32")
+    p = np.clip(y + rng.normal(0, 0.2, y.shape), -1, 1).astype("float32")
+    base = np.asarray(image_loss(1.0, 0.5)(y, p))
+    with_lpips = np.asarray(image_loss(1.0, 0.5, 2.0)(y, p))
+    np.testing.assert_allclose(with_lpips - base, 2.0 * np.asarray(lpips_distance(y, p)), rtol=1e-5, atol=1e-6)
+
+
+def test_training_with_lpips_stays_finite(tmp_path, anime_model):
+    from models.training import train
+
+    config = tiny_config(tmp_path, steps=2, val_every=2, checkpoint_every=2, lpips_weight=0.5, crop=48,
+                         image_side=64)
+    history = train(tiny_student(), anime_model, config, progress=False)
+    assert all(np.isfinite(r["loss"]) for r in history["train"])
