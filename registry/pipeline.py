@@ -24,7 +24,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.compression.base import require
+from models.validation import require
 from registry import keys, measure
 from registry.catalogue import DEFAULT_CATALOGUE, ORIGINAL, parent_name, select
 
@@ -169,7 +169,7 @@ def _compress(store, state, built, workdir):
     memory, else from the registry when it is a registered version of the same code: a build resumed
     after a kill does not redo a fine-tune it has already registered."""
     from models.compression import get_method
-    from models.compression.base import KerasVariant
+    from models.variant import KerasVariant
 
     source, report = state.original, None
     for i, (method_name, config) in enumerate(built.chain):

@@ -1,4 +1,4 @@
-"""What every compression method shares: its input, its result, its report, and validation helpers.
+"""What every compression method shares: its result and its report (the input is models.variant.KerasVariant).
 
 A method is an object with `name`, `config_class` (a frozen dataclass that validates itself and whose
 errors name the argument and echo the value) and `apply(source, config) -> CompressionResult`.
@@ -10,18 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.complexity import count_macs, count_params
-from models.dctnet import Architecture
+from models.variant import KerasVariant
 
 REPORT_RESOLUTION = (512, 512)  # MACs in reports are stated at this input size
-
-
-@dataclass
-class KerasVariant:
-    """A Keras DCT-Net (original, pruned, factorised, student) with the architecture that built it."""
-
-    model: object
-    architecture: Architecture
-    name: str = "original"
 
 
 @dataclass
@@ -88,8 +79,3 @@ def base_report(method, config, before, after_model=None, resolution=REPORT_RESO
 def config_dict(config):
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()}
 
-
-def require(condition, name, value, expectation):
-    """Raise ValueError naming the argument and echoing the bad value (Keras' habit)."""
-    if not condition:
-        raise ValueError(f"{name} {expectation}. Received: {name}={value!r}")

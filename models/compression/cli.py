@@ -74,7 +74,7 @@ def build_config(method, options):
 
 def run(args):
     from models.compression import get_method
-    from models.compression.base import KerasVariant
+    from models.variant import KerasVariant
     from models.dctnet import Architecture
 
     method = get_method(args.method)

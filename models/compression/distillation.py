@@ -9,9 +9,12 @@ on a CPU; `use_shipped=False` forces training with `models.training.train`.
 from dataclasses import dataclass
 
 from models.compression import register
-from models.compression.base import CompressionResult, KerasVariant, base_report, require
-
-# models.students imports models.compression.base, whose package imports this module: import it lazily.
+from models.compression.base import CompressionResult, base_report
+from models.students import FAMILIES, StudentSpec, build_student, init_from_teacher, load_student, \
+    shipped_students, student_metadata
+from models.training import DEFAULT_LAB, TrainConfig, model_fingerprint, train
+from models.validation import require
+from models.variant import KerasVariant
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,6 @@ class DistillConfig:
     holdout: int = 24
 
     def __post_init__(self):
-        from models.students import FAMILIES
-
         require(self.student in FAMILIES, "student", self.student, f"must be one of {FAMILIES}")
         self.spec  # validates width / blocks
         require(self.init in ("teacher", "random"), "init", self.init, "must be 'teacher' or 'random'")
@@ -46,13 +47,9 @@ class DistillConfig:
 
     @property
     def spec(self):
-        from models.students import StudentSpec
-
         return StudentSpec(self.student, self.width, self.blocks)
 
     def train_config(self):
-        from models.training import DEFAULT_LAB, TrainConfig
-
         extra = {"data_dir": self.data_dir} if self.data_dir is not None else {}
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, crop=self.crop,
                            image_side=self.image_side, learning_rate=self.learning_rate,
@@ -67,10 +64,6 @@ class Distillation:
     config_class = DistillConfig
 
     def apply(self, source, config):
-        from models.students import build_student, init_from_teacher, load_student, shipped_students, \
-            student_metadata
-        from models.training import model_fingerprint, train
-
         require(isinstance(source, KerasVariant), "source", type(source).__name__, "must be a KerasVariant")
         require(isinstance(config, DistillConfig), "config", type(config).__name__, "must be a DistillConfig")
         spec = config.spec

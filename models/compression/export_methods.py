@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.compression import register
-from models.compression.base import CompressionResult, base_report, require
+from models.compression.base import CompressionResult, base_report
 from models.complexity import model_bytes
+from models.export import ExportConfig, export_tflite
+from models.litert import tflite_info
+from models.validation import require
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,6 @@ class TFLiteConfig:
 
     def export_config(self, precision):
         """The models.export.ExportConfig this method config asks for."""
-        from models.export import ExportConfig
-
         extra = {}
         if isinstance(self, TFLiteInt8FullConfig):
             extra = {"calibration_images": self.calibration_images, "calibration_size": self.calibration_size,
@@ -56,9 +57,6 @@ class TFLiteMethod:
         self.config_class = config_class
 
     def apply(self, source, config):
-        from models.export import export_tflite
-        from models.litert import tflite_info
-
         require(isinstance(config, self.config_class), "config", type(config).__name__,
                 f"must be a {self.config_class.__name__}")
         export_config = config.export_config(self.precision)

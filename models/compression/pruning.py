@@ -18,10 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.compression import register
-from models.compression.base import CompressionResult, KerasVariant, base_report, require
-from models.compression.finetune import validate_finetune
+from models.compression.base import CompressionResult, base_report
+from models.compression.finetune import recover, validate_finetune
 from models.compression.surgery import build_like, check_supported
 from models.dctnet import Architecture, coupled_groups, layer_names
+from models.validation import require
+from models.variant import KerasVariant
 
 CRITERIA = ("l1", "l2")
 STAGES = ("encoder", "trunk", "decoder")
@@ -169,8 +171,6 @@ class PruneMethod:
         report.notes.append(f"criterion {config.criterion}; coupled groups pruned together: "
                             + "; ".join(f"{g}={'+'.join(m)}" for g, m in groups.items()))
         if config.finetune_steps:
-            from models.compression.finetune import recover
-
             summary = recover(variant.model, source.model, config)
             report.notes.append(summary)
         return CompressionResult(report=report, variant=variant)

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.compression import register
-from models.compression.base import CompressionResult, KerasVariant, base_report, require
-from models.compression.finetune import validate_finetune
+from models.compression.base import CompressionResult, base_report
+from models.compression.finetune import recover, validate_finetune
 from models.compression.surgery import build_like, check_supported
 from models.dctnet import Architecture, kernel_size, layer_names, stride
+from models.validation import require
+from models.variant import KerasVariant
 
 MODES = ("channel", "spatial")
 DEFAULT_ENERGY = 0.9
@@ -155,8 +157,6 @@ class SVDMethod:
         report = base_report(self.name, config, source, variant.model)
         report.changed, report.skipped = changed, skipped
         if config.finetune_steps:
-            from models.compression.finetune import recover
-
             report.notes.append(recover(variant.model, source.model, config))
         return CompressionResult(report=report, variant=variant)
 
