@@ -14,14 +14,17 @@ import math
 from dataclasses import dataclass, field
 
 from decisions.axes import AXIS
-from decisions.scales import TRAINING_LEVELS, deployment_stars
+from decisions.scales import deployment_stars
+from models.variant import TRAINING_LEVELS
 
-METHOD_TRAINING = {
-    "original": "none", "fp32": "none", "fp16": "none", "int8_dynamic": "none",
-    "int8_full": "calibration",  # a representative dataset, seconds to minutes, no gradients
-    "prune": "fine-tune", "svd": "fine-tune",  # records carry no config: assume the recovery fine-tune ran
-    "distill": "distillation",
-}
+
+def method_training():
+    """{method part: training level}, as each method declares it beside its config (models.compression;
+    importing that table loads Keras, the first time a record's method is judged)."""
+    from models.compression import METHODS
+
+    return {"original": "none", **{method_parts(name)[0]: m.training for name, m in METHODS.items()}}
+
 
 # env fields that describe how a variant was run or which code ran it, not the machine it ran on
 # (run_env_id: the dashboard's adapter keeps the producer's env_id there)
@@ -49,9 +52,10 @@ def training_level(method):
     """(level, notes): the costliest training step any part of the method needs."""
     levels, notes = [], []
     for part in method_parts(method):
-        if part not in METHOD_TRAINING:
+        table = method_training()
+        if part not in table:
             notes.append(f"unknown method {part!r}: training cost assumed 'fine-tune'")
-        levels.append(METHOD_TRAINING.get(part, "fine-tune"))
+        levels.append(table.get(part, "fine-tune"))
     return max(levels, key=TRAINING_LEVELS.index), notes
 
 

@@ -13,8 +13,9 @@ from decisions.comparisons import Comparison, as_comparisons
 from decisions.noise import SIZE_REL_BAND, axis_tie, latency_band, latency_band_ms, same_within_noise
 from decisions.pareto import dominates
 from decisions.ratings import rate_axis
-from decisions.scales import QUALITY_SCALES, TRAINING_LEVELS
+from decisions.scales import QUALITY_SCALES
 from decisions.scenarios import Scenario
+from models.variant import TRAINING_LEVELS
 
 FLOAT_PRECISIONS = ("fp32", "fp16", "mixed-fp16")
 

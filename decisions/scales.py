@@ -8,6 +8,7 @@ floor(score) == stars) so rankings can see differences inside a star.
 from dataclasses import dataclass
 
 from decisions.axes import AXIS, fmt
+from models.variant import TRAINING_LEVELS
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,7 @@ QUALITY_SCALES = {
 }
 
 # Training cost: what the method needs beyond the trained original (each method declares its level in
-# models.compression); a combination takes the costliest part.
-TRAINING_LEVELS = ("none", "calibration", "fine-tune", "distillation")
+# models.compression, from models.variant.TRAINING_LEVELS); a combination takes the costliest part.
 TRAINING_STARS = {"none": 5, "calibration": 4, "fine-tune": 3, "distillation": 2}
 # Measured training time (static.metrics.train_s, when the producer knows it) caps the level's stars.
 TRAIN_TIME_SCALE = Scale("train_s", "measured training time", "s",

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from decisions.axes import AXES, METRICS
-from decisions.scales import TRAINING_LEVELS
+from models.variant import TRAINING_LEVELS
 
 NUMERIC_OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
                "==": operator.eq, "!=": operator.ne}
