@@ -282,9 +282,9 @@ def stars(n):
 # -- records: machines ---------------------------------------------------------------------------------------
 
 def environments(records):
-    """{hardware_id: human label} of the machines the records were measured on (evaluation.ratings.hardware_id:
+    """{hardware_id: human label} of the machines the records were measured on (decisions.comparisons.hardware_id:
     the Keras and LiteRT runs of one machine share it), in a stable order."""
-    from evaluation.ratings import hardware_id
+    from decisions.comparisons import hardware_id
 
     out = {}
     for r in records:

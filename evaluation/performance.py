@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.compression.base import require
+from models.validation import require
 
 
 @dataclass(frozen=True)

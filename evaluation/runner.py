@@ -20,7 +20,7 @@ from evaluation.performance import TimingConfig, measure_latency, measure_throug
 from evaluation.quality import psnr, ssim, summary_metrics
 from evaluation.records import GROUPS, make_record
 from evaluation.variants import build_predictor, resolve_variant
-from models.compression.base import require
+from models.validation import require
 
 DEFAULT_SIZES = (256, 512, 720, 1024)  # the S3 resolution sweep
 DEFAULT_BATCHES = (1, 4, 8)

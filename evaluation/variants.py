@@ -16,7 +16,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from models.compression.base import require
+from models.validation import require
 from models.weights import STYLES
 
 TFLITE_METHODS = {"fp32": "fp32", "fp16": "fp16", "int8-dynamic": "int8_dynamic", "int8-full": "int8_full"}

@@ -164,7 +164,7 @@ def cmd_distill(args):
 def _compressed_start(args, teacher):
     """(model, architecture, {"name", "config"}) of the teacher compressed by --from-method, untrained."""
     from models.compression import get_method
-    from models.compression.base import KerasVariant
+    from models.variant import KerasVariant
     from models.dctnet import Architecture
 
     try:

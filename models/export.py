@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.compression.base import require
+from models.validation import require
 from models.portraits import portrait_files  # noqa: F401 (callers still import it from here)
 from models.samples import photo_dir
 

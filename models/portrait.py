@@ -28,15 +28,7 @@ import numpy as np
 
 from models.images import check_array
 from models.processing import Cartoonizer, ProcessingConfig, from_network, to_network
-
-
-def require(condition, name, value, expectation):
-    """Raise ValueError naming the argument and echoing the bad value. The same helper as
-    models.compression.base.require, repeated so that portrait mode does not import the compression
-    registry (every method, hence Keras, at import time)."""
-    if not condition:
-        raise ValueError(f"{name} {expectation}. Received: {name}={value!r}")
-
+from models.validation import require
 
 RESTORE = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR}
 HEAD_SIZE = 288  # the official head network's input side

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.compression.base import require
+from models.validation import require
 from models.samples import photo_dir
 
 EVAL_HOLDOUT = 24  # photos held out of every training and calibration run (the evaluation split)

@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.compression.base import KerasVariant, require
+from models.validation import require
+from models.variant import KerasVariant
 from models.dctnet import Architecture, build_generator, layer_names, uniform_channels
 
 FAMILIES = ("slim", "separable", "trunk")

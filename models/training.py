@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.compression.base import require
+from models.validation import require
 from models.portraits import EVAL_HOLDOUT, resize_short_side, split_images
 from models.samples import photo_dir
 

@@ -35,7 +35,7 @@ def save_variant(variant, directory):
 
 def load_variant(directory):
     """The KerasVariant saved in `directory`."""
-    from models.compression.base import KerasVariant
+    from models.variant import KerasVariant
     from models.dctnet import Architecture, build_generator
 
     directory = Path(directory)

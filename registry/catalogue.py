@@ -15,7 +15,7 @@ catalogue can name methods before they land.
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from models.compression.base import require
+from models.validation import require
 
 ORIGINAL = "original"
 

@@ -16,7 +16,7 @@ _LPIPS = {}  # loaded once per process: (metric or None, note or None)
 
 def ensure_original(state):
     if state.original is None:
-        from models.compression.base import KerasVariant
+        from models.variant import KerasVariant
         from models.dctnet import Architecture
         from models.weights import load_model
 
@@ -37,7 +37,7 @@ def write_variant(built, model, tflite, report, architecture=None):
 
 def registered_keras(store, style, config_hash, code):
     """A registered Keras variant (same config hash and code version) as a KerasVariant, or None."""
-    from models.compression.base import KerasVariant
+    from models.variant import KerasVariant
     from models.dctnet import Architecture
 
     from registry.aliasing import download_version

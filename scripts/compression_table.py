@@ -79,7 +79,7 @@ def build_variants(style, plan, work):
     """Keras variants (cached by recipe) and their .tflite exports; returns rows with static facts."""
     from models.complexity import count_params
     from models.compression import METHODS
-    from models.compression.base import KerasVariant
+    from models.variant import KerasVariant
     from models.dctnet import Architecture
     from models.weights import load_model
 

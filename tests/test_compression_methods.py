@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from models.compression import METHODS, get_method
-from models.compression.base import CompressionResult, KerasVariant
+from models.compression.base import CompressionResult
+from models.variant import KerasVariant
 from tests.conftest import seeded_tiny_dctnet, shared_or_skip
 
 # Per-method settings that keep this generic run fast; every other method runs its default config.

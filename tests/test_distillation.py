@@ -142,7 +142,7 @@ def test_distill_method_is_registered_and_validates_its_config():
 
 def test_distill_apply_trains_a_student_and_reports_it(tmp_path, anime_model):
     from models.compression import METHODS
-    from models.compression.base import KerasVariant
+    from models.variant import KerasVariant
     from models.compression.distillation import DistillConfig
     from models.dctnet import Architecture
 
@@ -180,7 +180,7 @@ def test_shipped_student_reproduces_its_recorded_validation_psnr(name, anime_mod
     """Re-measure the shipped weights on the held-out validation crops: the same PSNR as recorded at the
     end of training, far above where training started (teacher-initialised, untrained: 12-14 dB)."""
     from models.compression import METHODS
-    from models.compression.base import KerasVariant
+    from models.variant import KerasVariant
     from models.compression.distillation import DistillConfig
     from models.dctnet import Architecture
     from models.processing import from_network

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models.compression.base import KerasVariant
+from models.variant import KerasVariant
 from models.dctnet import Architecture, build_generator
 
 

@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.compression import register
-from models.compression.base import CompressionResult, KerasVariant, base_report, require
-
-# models.students imports models.compression.base, whose package imports this module: import it lazily.
+from models.compression.base import CompressionResult, base_report, path_field
+from models.students import FAMILIES, StudentSpec, build_student, init_from_teacher, load_student, \
+    shipped_students, student_metadata
+from models.training import DEFAULT_LAB, TrainConfig, model_fingerprint, train
+from models.validation import require
+from models.variant import KerasVariant
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,8 @@ class DistillConfig:
     init: str = "teacher"  # teacher: start from the source's strongest channels; random: from noise
     use_shipped: bool = True  # load the shipped student of this spec when it was trained from the source
     seed: int = 0
-    work_dir: str | None = None  # None: lab_data/training/<student name>
-    data_dir: str | None = None  # None: the shared portraits
+    work_dir: str | None = path_field()  # None: lab_data/training/<student name>
+    data_dir: str | None = path_field()  # None: the shared portraits
     image_side: int = 512
     max_images: int | None = None
     holdout: int = 24
@@ -42,8 +45,6 @@ class DistillConfig:
     val_full: bool = False  # validate on whole held-out photos (PSNR + face regions), keep the best
 
     def __post_init__(self):
-        from models.students import FAMILIES
-
         require(self.student in FAMILIES, "student", self.student, f"must be one of {FAMILIES}")
         self.spec  # validates width / blocks
         require(self.init in ("teacher", "random"), "init", self.init, "must be 'teacher' or 'random'")
@@ -52,13 +53,9 @@ class DistillConfig:
 
     @property
     def spec(self):
-        from models.students import StudentSpec
-
         return StudentSpec(self.student, self.width, self.blocks)
 
     def train_config(self):
-        from models.training import DEFAULT_LAB, TrainConfig
-
         extra = {"data_dir": self.data_dir} if self.data_dir is not None else {}
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, crop=self.crop,
                            image_side=self.image_side, learning_rate=self.learning_rate,
@@ -72,12 +69,13 @@ class DistillConfig:
 class Distillation:
     name = "distill"
     config_class = DistillConfig
+    training = "distillation"
+    artifact = "keras"
+
+    def photos(self, values):
+        return "training"  # the config checks the photo folder even when it loads a shipped student
 
     def apply(self, source, config):
-        from models.students import build_student, init_from_teacher, load_student, shipped_students, \
-            student_metadata
-        from models.training import model_fingerprint, train
-
         require(isinstance(source, KerasVariant), "source", type(source).__name__, "must be a KerasVariant")
         require(isinstance(config, DistillConfig), "config", type(config).__name__, "must be a DistillConfig")
         spec = config.spec

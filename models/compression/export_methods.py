@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.compression import register
-from models.compression.base import CompressionResult, base_report, require
+from models.compression.base import CompressionResult, base_report, path_field
 from models.complexity import model_bytes
+from models.export import ExportConfig, export_tflite
+from models.litert import tflite_info
+from models.validation import require
 
 
 @dataclass(frozen=True)
 class TFLiteConfig:
-    output_path: str | None = None  # .tflite to write (None: a new temporary folder)
+    output_path: str | None = path_field()  # .tflite to write (None: a new temporary folder)
     per_channel: bool = True  # int8 weights: one scale per output channel
 
     def __post_init__(self):
@@ -28,8 +31,6 @@ class TFLiteConfig:
 
     def export_config(self, precision):
         """The models.export.ExportConfig this method config asks for."""
-        from models.export import ExportConfig
-
         extra = {}
         if isinstance(self, TFLiteInt8FullConfig):
             extra = {"calibration_images": self.calibration_images, "calibration_size": self.calibration_size,
@@ -54,11 +55,14 @@ class TFLiteMethod:
         self.precision = precision
         self.name = f"tflite_{precision}"
         self.config_class = config_class
+        # int8_full calibrates on a representative photo set (seconds to minutes, no gradients)
+        self.training = "calibration" if precision == "int8_full" else "none"
+        self.artifact = "tflite"
+
+    def photos(self, values):
+        return "calibration" if self.precision == "int8_full" else None
 
     def apply(self, source, config):
-        from models.export import export_tflite
-        from models.litert import tflite_info
-
         require(isinstance(config, self.config_class), "config", type(config).__name__,
                 f"must be a {self.config_class.__name__}")
         export_config = config.export_config(self.precision)

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from models.compression.base import require
+from models.validation import require
 
 FINETUNE_PHOTOS = 48  # teacher targets are cached once per photo: keep that pass short
 FINETUNE_SIDE = 256  # photos resized to this short side before cropping
