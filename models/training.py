@@ -614,8 +614,10 @@ def _resume(train_model, folder, config, history):
         return 0
     saved = json.loads((folder / "history.json").read_text())
     mine, theirs = config.to_dict(), saved["config"]
-    diff = {k: (theirs.get(k), mine[k]) for k in mine
-            if k not in RESUMABLE_CHANGES and theirs.get(k) != mine[k]}
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    # a setting added to TrainConfig after the checkpoint was written counts as its default there
+    theirs = {k: theirs.get(k, defaults.get(k)) for k in mine}
+    diff = {k: (theirs[k], mine[k]) for k in mine if k not in RESUMABLE_CHANGES and theirs[k] != mine[k]}
     if diff:
         raise ValueError(f"{folder} holds a checkpoint of a different run; differing settings "
                          f"(checkpoint, now): {diff}. Use another work_dir or delete that folder.")

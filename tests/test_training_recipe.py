@@ -175,3 +175,20 @@ def test_training_with_lpips_stays_finite(tmp_path, anime_model):
                          image_side=64)
     history = train(tiny_student(), anime_model, config, progress=False)
     assert all(np.isfinite(r["loss"]) for r in history["train"])
+
+
+def test_resume_accepts_a_checkpoint_written_before_a_setting_existed(tmp_path, anime_model):
+    from models.training import train
+
+    config = tiny_config(tmp_path, steps=4, val_every=2, checkpoint_every=2)
+    train(tiny_student(), anime_model, config, progress=False, stop_at=2)
+    saved = tmp_path / "run" / "checkpoint" / "history.json"
+    history = json.loads(saved.read_text())
+    del history["config"]["lpips_weight"]  # as a checkpoint of an older version of the loop
+    saved.write_text(json.dumps(history))
+    assert train(tiny_student(), anime_model, config, progress=False)["steps_done"] == 4
+    history["config"]["l1_weight"] = 0.5  # a real difference is still refused, naming it
+    saved.write_text(json.dumps(history))
+    with pytest.raises(ValueError, match="l1_weight"):
+        train(tiny_student(), anime_model, tiny_config(tmp_path, steps=6, val_every=2, checkpoint_every=2),
+              progress=False)
