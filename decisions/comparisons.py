@@ -4,17 +4,16 @@ Pure functions over the plain records of docs/contracts.md (no mlflow, no stream
 `compare(records)` folds the records of each (machine, variant, input size, mode) into a `Comparison`:
 the variant's measured metrics plus ratios against the original measured on the SAME machine at the
 SAME size (a speed-up is never computed across machines). The machine is `hardware_id`: a hash of the
-record's env without the fields that say how a variant ran or which code ran (`RUN_FIELDS`), so a Keras
-original and its LiteRT exports measured in one run share the machine.
+record's env fields that name the machine (evaluation.environment.machine_id, the one machine identity),
+so a Keras original and its LiteRT exports measured in one run share the machine.
 """
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 
 from decisions.axes import AXIS
 from decisions.scales import deployment_stars
+from evaluation.environment import machine_id
 from models.variant import TRAINING_LEVELS
 
 
@@ -24,17 +23,6 @@ def method_training():
     from models.compression import METHODS
 
     return {"original": "none", **{method_parts(name)[0]: m.training for name, m in METHODS.items()}}
-
-
-# env fields that describe how a variant was run or which code ran it, not the machine it ran on
-# (run_env_id: the dashboard's adapter keeps the producer's env_id there)
-RUN_FIELDS = ("env_id", "run_env_id", "delegate", "keras_backend", "git_commit")
-
-
-def hardware_id(env):
-    """'hw-' + a short hash of the machine fields of an env (cpu, cores, threads, gpu, os, host, packages)."""
-    machine = {k: v for k, v in env.items() if k not in RUN_FIELDS}
-    return "hw-" + hashlib.sha256(json.dumps(machine, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 def method_parts(method):
@@ -76,7 +64,7 @@ class Comparison:
     base_metrics: dict = field(default_factory=dict)
     env: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
-    hardware_id: str = ""  # the machine (see hardware_id()); comparisons never cross it
+    hardware_id: str = ""  # the machine (evaluation.environment.machine_id); comparisons never cross it
     mode: str = "full"  # full | portrait; comparisons never cross it either
 
     @property
@@ -181,7 +169,7 @@ def compare(records, baseline=None):
     static = {}  # variant -> {hardware_id: [static records]}; file size and params do not depend on the machine
     sized = {}  # (hardware_id, variant, size, mode) -> {group: [records]}
     for r in records:
-        hw = hardware_id(r["env"])
+        hw = machine_id(r["env"])
         if r["group"] == "static":
             static.setdefault(r["variant"], {}).setdefault(hw, []).append(r)
             continue

@@ -91,7 +91,9 @@ class Recommendation:
 
 def _select_machine(comps, wanted):
     """The hardware_id to judge on: `wanted` may be a hardware_id or one of the producer's env_ids."""
-    machines = sorted({c.hardware_id for c in comps})
+    # listed in the order of their producers' env_ids (readable), not of their hashes
+    machines = sorted({c.hardware_id for c in comps},
+                      key=lambda m: (sorted(c.env_id for c in comps if c.hardware_id == m), m))
     if wanted is not None:
         if wanted in machines:
             return wanted

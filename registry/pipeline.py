@@ -16,7 +16,6 @@ interrupted runs FAILED and redoes that entry. A failing entry is reported and t
 """
 
 import contextlib
-import dataclasses
 import io
 import shutil
 import time
@@ -24,6 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluation.environment import git_commit
 from models.validation import require
 from registry import keys, measure
 from registry.catalogue import DEFAULT_CATALOGUE, ORIGINAL, parent_name, select
@@ -118,7 +118,7 @@ class Built:
     def tags(self):
         return {keys.VARIANT: self.variant, keys.STYLE: self.style, keys.ENTRY: self.entry,
                 keys.CONFIG_HASH: self.config_hash, keys.CODE_VERSION: self.code_version,
-                keys.GIT_COMMIT: keys.git_commit(), keys.PROFILE: self.profile, keys.METHOD: self.method,
+                keys.GIT_COMMIT: git_commit(), keys.PROFILE: self.profile, keys.METHOD: self.method,
                 keys.PARENT: self.parent or "",
                 keys.CONFIG: keys.canonical_json([{"method": m, "config": c} for m, c in self.chain])[:5000]}
 
@@ -272,7 +272,7 @@ def build(options=None, store=None, progress=None, catalogue=DEFAULT_CATALOGUE, 
     outcomes = []
     step = 0
     code = keys.code_version()  # once per build: entries of one build share one code version
-    machine = measure.machine_id(options.eval_settings())
+    machine = measure.machine_id()
     for style in options.styles:
         state = _StyleState(style, code=code, machine=machine)
         for entry in entries:
