@@ -14,7 +14,7 @@ def test_face_crops_are_centred_on_the_face(anime_model):
     from models.faces import detect_faces
     from models.images import load_image
     from models.portraits import resize_short_side
-    from models.training import face_boxes
+    from models.training_data import face_boxes
 
     rgb = resize_short_side(load_image(SAMPLES / "half_body.jpg"), 256)
     face = max(detect_faces(rgb), key=lambda f: f.width)
@@ -28,14 +28,14 @@ def test_face_crops_are_centred_on_the_face(anime_model):
 
 
 def test_photo_without_a_face_gets_no_face_crops():
-    from models.training import face_boxes
+    from models.training_data import face_boxes
 
     flat = np.full((128, 160, 3), 128, np.uint8)
     assert face_boxes(flat, 64, 2, seed=0) == []
 
 
 def test_batch_takes_the_stated_share_from_face_crops(tmp_path, anime_model):
-    from models.training import cache_pairs, sample_batch
+    from models.training_data import cache_pairs, sample_batch
 
     config = tiny_config(tmp_path, image_side=128, crop=48, batch_size=4, face_crops=2, face_share=0.5)
     pairs = cache_pairs(["half_body.jpg", "face_crop.jpg"], anime_model, config, views=1, faces=2)
@@ -122,7 +122,7 @@ def test_shipped_recovery_matches_only_the_same_config_and_teacher(tmp_path, ani
 
     from models.compression.finetune import shipped_recovery
     from models.compression.pruning import PruneConfig
-    from models.training import model_fingerprint
+    from models.training_data import model_fingerprint
 
     config = PruneConfig(ratio=0, trunk_ratio=0.5, finetune_steps=100, finetune_crop=160)
     meta = {"method": {"name": "prune", "config": {**dataclasses.asdict(config), "finetune_dir": "/x"}},
@@ -158,7 +158,7 @@ def test_distill_cli_recovers_a_pruned_model_and_records_its_config(tmp_path):
 
 def test_lpips_term_enters_the_loss(tmp_path, anime_model):
     from models.lpips_loss import lpips_distance
-    from models.training import image_loss
+    from models.losses import image_loss
 
     rng = np.random.default_rng(0)
     y = rng.uniform(-1, 1, (2, 48, 48, 3)).astype("float32")

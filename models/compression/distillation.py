@@ -13,7 +13,8 @@ from models.compression import register
 from models.compression.base import CompressionResult, base_report, path_field
 from models.students import FAMILIES, StudentSpec, build_student, init_from_teacher, load_student, \
     shipped_students, student_metadata
-from models.training import DEFAULT_LAB, TrainConfig, model_fingerprint, train
+from models.training import DEFAULT_LAB, TrainConfig, train
+from models.training_data import model_fingerprint
 from models.validation import require
 from models.variant import KerasVariant
 

@@ -37,7 +37,7 @@ def shipped_recovery(config, teacher, folder=RECOVERED_DIR):
     import dataclasses
     import json
 
-    from models.training import model_fingerprint
+    from models.training_data import model_fingerprint
 
     # compared as JSON (tuples and lists alike), as the shipped file stores them
     wanted = json.loads(json.dumps({k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_MATCHED}))
