@@ -3,7 +3,7 @@
 No streamlit here (the pages cache what these return): this is the part of the Compare and Blind
 rating pages that the timing script and the tests call directly.
 
-- `load(style, version, mode)` -> `Live`: a registry version as a ready predictor plus a lock. LiteRT
+- `load(style, version, mode)` -> `Live`: `registry.load_predictor(..., mode)` plus a lock. LiteRT
   interpreters are not thread-safe and Streamlit runs every session in its own thread, so every call
   goes through `Live.run`, which holds the variant's lock (the pages share one Live per variant
   across sessions through st.cache_resource).
@@ -22,56 +22,36 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-MODES = ("full", "portrait")
 HEATMAP_FULL_SCALE = 64.0  # a mean |difference| of 64 grey levels (of 255) is drawn at full heat
 
 
 @dataclass
 class Live:
-    """A registered version ready to run: `run(photo)` -> (uint8 RGB cartoon, milliseconds)."""
+    """A registered version (registry.aliasing.LoadedVariant) behind its lock: `run(photo)` -> (uint8 RGB
+    cartoon, milliseconds). Reads through to the loaded version (style, version, variant, method,
+    runtime, precision, mode, label, predictor)."""
 
-    style: str
-    version: int
-    variant: str
-    method: str
-    runtime: str
-    precision: str
-    mode: str
-    predictor: object
+    loaded: object  # registry.aliasing.LoadedVariant
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def label(self):
-        return f"v{self.version} {self.variant.split('/', 1)[-1]}"
+    def __getattr__(self, name):  # only called for names Live itself lacks
+        if name == "loaded":
+            raise AttributeError(name)
+        return getattr(self.loaded, name)
 
     def run(self, photo):
         with self.lock:  # one call at a time per interpreter/model (LiteRT is not thread-safe)
             start = time.perf_counter()
-            out = self.predictor.predict(photo)
+            out = self.loaded.predict(photo)
             ms = (time.perf_counter() - start) * 1000.0
         return out, ms
 
 
-def _predictor(folder, mode):
-    """evaluation's predictor for a variant folder (registry.artifacts.spec_for), full-image or portrait."""
-    from evaluation.variants import build_predictor
-    from registry.artifacts import spec_for
-
-    return build_predictor(**{**spec_for(folder).to_dict(), "mode": mode})
-
-
 def load(style, version, mode="full", store=None):
-    """A registry version (number or alias) as a Live predictor."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}. Received: mode={mode!r}")
-    from registry.aliasing import download_version
-    from registry.artifacts import read_manifest
+    """A registry version (number or alias) as a Live predictor (registry.load_predictor + a lock)."""
+    from registry.aliasing import load_predictor
 
-    folder, mv = download_version(style, version, store)
-    manifest = read_manifest(folder)
-    predictor = _predictor(folder, mode)
-    return Live(style, int(mv.version), manifest["variant"], manifest.get("method", "?"), predictor.runtime,
-                predictor.precision, mode, predictor)
+    return Live(load_predictor(style, version, store, mode=mode))
 
 
 def fit_photo(photo, max_side):

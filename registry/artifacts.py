@@ -74,11 +74,11 @@ def spec_for(folder, threads=None):
                        path=str(Path(folder) / manifest["artifact"]), threads=threads if tflite else None)
 
 
-def predictor_from_folder(folder, threads=None):
-    """The evaluation Predictor (uint8 RGB in/out) for a variant folder."""
+def predictor_from_folder(folder, threads=None, mode="full"):
+    """The evaluation Predictor (uint8 RGB in/out) for a variant folder, full-image or portrait."""
     from evaluation.variants import build_predictor
 
-    return build_predictor(**spec_for(folder, threads).to_dict())
+    return build_predictor(**{**spec_for(folder, threads).to_dict(), "mode": mode})
 
 
 def add_samples(folder, samples):
