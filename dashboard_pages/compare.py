@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard_pages import common
-from dashboard_pages.live import diff_heatmap, fit_photo, score
+from dashboard_pages.live import diff_heatmap, score
 from dashboard_pages.slider import before_after
+from models.fitting import shrink_to_serve
 
 st.title("Compare variants on your photos")
 st.caption("Every variant and the original run here, now, on the same pixels; quality is measured against "
@@ -61,7 +62,7 @@ total = len(photos) * (len(chosen) + 1)
 done = 0
 try:
     for label, photo in photos:
-        work = fit_photo(photo, max_side)
+        work = shrink_to_serve(photo, max_side)
         key = common.digest(work)
         runs = [(original_version, "original")] + [(v, labels[v]) for v in chosen]
         results = {}

@@ -7,7 +7,7 @@ rating pages that the timing script and the tests call directly.
   interpreters are not thread-safe and Streamlit runs every session in its own thread, so every call
   goes through `Live.run`, which holds the variant's lock (the pages share one Live per variant
   across sessions through st.cache_resource).
-- `fit_photo(photo, max_side)`: the working size (short side <= max_side, cv2 INTER_AREA as the
+- the working size of a photo is models.fitting.shrink_to_serve (short side <= max_side, as the
   official pipeline shrinks); every variant and the original see the same pixels, so PSNR / SSIM /
   LPIPS compare like with like.
 - `score(reference, output, lpips)`: PSNR / SSIM (evaluation.quality) and LPIPS when the real
@@ -52,17 +52,6 @@ def load(style, version, mode="full", store=None):
     from registry.aliasing import load_predictor
 
     return Live(load_predictor(style, version, store, mode=mode))
-
-
-def fit_photo(photo, max_side):
-    """Shrink so the short side is <= max_side (None: unchanged)."""
-    from models.processing import shrink_size
-
-    h, w = photo.shape[:2]
-    nh, nw = shrink_size(h, w, max_side)
-    if (nh, nw) == (h, w):
-        return photo
-    return cv2.resize(photo, (nw, nh), interpolation=cv2.INTER_AREA)
 
 
 def load_lpips():

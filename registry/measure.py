@@ -74,9 +74,9 @@ def evaluate(store, state, built, folder, settings):
     """Measure the variant in `folder` with evaluation.runner -> (records, {photo: sample cartoon}).
 
     The reference (the style's original) and face detections are computed once per style and build."""
-    from evaluation.performance import square_input
     from evaluation.runner import Reference, evaluate_variant
     from evaluation.variants import build_predictor
+    from models.fitting import square_input
     from models.images import load_image
 
     from registry.artifacts import add_samples, spec_for
