@@ -139,7 +139,7 @@ def add_run(sub):
 def plugin_modules():
     """Optional sub-command modules; a missing one is skipped, a broken one is an error."""
     found = []
-    for name in ("evaluation.recommend_cli",):
+    for name in ("evaluation.recommend_cli", "evaluation.sensitivity_cli"):
         try:
             found.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:
