@@ -282,16 +282,16 @@ def stars(n):
 # -- records: machines ---------------------------------------------------------------------------------------
 
 def environments(records):
-    """{hardware_id: human label} of the machines the records were measured on (evaluation.ratings.hardware_id:
+    """{hardware_id: human label} of the machines the records were measured on (evaluation.environment.machine_id:
     the Keras and LiteRT runs of one machine share it), in a stable order."""
-    from evaluation.ratings import hardware_id
+    from evaluation.environment import machine_id
 
     out = {}
     for r in records:
         e = r.get("env") or {}
-        hw = hardware_id(e)
+        hw = machine_id(e)
         if hw not in out:
             gpu = e.get("gpu")
             gpu = f", GPU {gpu.get('name') if isinstance(gpu, dict) else gpu}" if gpu else ""
-            out[hw] = f"{e.get('cpu') or 'cpu ?'} · {e.get('threads') or '?'} threads{gpu} ({hw})"
+            out[hw] = f"{e.get('cpu') or 'cpu ?'} · {e.get('cores') or '?'} cores{gpu} ({hw})"
     return dict(sorted(out.items()))

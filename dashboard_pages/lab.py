@@ -5,61 +5,37 @@ artifacts and metrics, so a failure leaves nothing half-registered; failures are
 
 import dataclasses
 import re
-import types
-import typing
 
 import streamlit as st
 
 from dashboard_pages import common
 from models.compression import METHODS
+from models.compression.base import field_type, parse_text, path_fields
 from models.weights import STYLES
 
-# Where a method writes (the pipeline chooses), not what it makes: not asked for.
-HIDDEN_FIELDS = ("output_path", "finetune_dir", "work_dir", "data_dir")
-EXPORTS = ("tflite_fp32", "tflite_fp16", "tflite_int8_dynamic", "tflite_int8_full")
+# the methods that turn a Keras variant into a file (a Keras method may be followed by one of them)
+EXPORTS = tuple(name for name, m in METHODS.items() if m.artifact == "tflite")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,40}$")
-
-
-def base_type(tp):
-    """(python type, optional?) of a dataclass field annotation such as `float | None`."""
-    if isinstance(tp, str):  # postponed annotations
-        tp = {"float": float, "int": int, "str": str, "bool": bool, "tuple": tuple}.get(tp.split("|")[0].strip(), str)
-    args = typing.get_args(tp)
-    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
-        inner = [a for a in args if a is not type(None)][0]
-        return (typing.get_origin(inner) or inner), True
-    return (typing.get_origin(tp) or tp), False
-
-
-def parse_optional(text, kind, name):
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        if kind is tuple:
-            return tuple(t.strip() for t in text.split(",") if t.strip())
-        return kind(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a {kind.__name__} or empty. Received: {name}={text!r}") from None
 
 
 def config_widgets(method_name, key):
     """Widgets for every field of the method's config class -> {field: value} (only changed fields)."""
     cls = METHODS[method_name].config_class
     values = {}
-    fields = [f for f in dataclasses.fields(cls) if f.name not in HIDDEN_FIELDS]
+    hidden = path_fields(cls)  # where a method writes (the pipeline chooses), not what it makes: not asked for
+    fields = [f for f in dataclasses.fields(cls) if f.name not in hidden]
     cols = st.columns(3)
     for i, f in enumerate(fields):
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        kind, optional = base_type(f.type)
+        kind, optional = field_type(f)
         col = cols[i % 3]
         wkey = f"{key}_{method_name}_{f.name}"
         if optional or kind is tuple:
             text = col.text_input(f"{f.name} (optional {kind.__name__})",
                                   value="" if default is None else str(default), key=wkey,
                                   placeholder="empty = not set")
-            value = parse_optional(text, kind, f.name)
+            value = parse_text(f, text)
         elif kind is bool:
             value = col.checkbox(f.name, value=bool(default), key=wkey)
         elif kind is int:

@@ -9,8 +9,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard_pages import common
-from evaluation.ratings import AXES, METRICS, compare, rate
-from evaluation.recommend import pareto_fronts
+from decisions.axes import AXES, AXIS, METRICS
+from decisions.comparisons import compare
+from decisions.pareto import pareto_fronts
+from decisions.ratings import rate
 
 st.title("Overview: what each variant gains and loses")
 st.caption("Stars are relative to the original measured on the same hardware at the same input size "
@@ -54,14 +56,8 @@ for c in picked:
                 "PSNR dB": None if m.get("psnr_db") in (None, math.inf) else m.get("psnr_db"),
                 "SSIM": m.get("ssim"), "LPIPS": m.get("lpips")})
     star_rows.append(row)
-help_text = {a: f"{a}: hover a variant below for the why" for a in AXES}
-help_text.update({"size": "original file size / variant file size", "speed": "original p50 / variant p50",
-                  "quality": "weakest of PSNR, SSIM, LPIPS vs the original's output",
-                  "memory": "original peak memory / variant peak memory (empty: not measured in quick builds)",
-                  "training": "what the method needs beyond the trained original",
-                  "deployment": "the weaker of runtime and precision support"})
 st.dataframe(pd.DataFrame(star_rows), hide_index=True, column_config={
-    **{a: st.column_config.TextColumn(a, help=help_text[a]) for a in AXES},
+    **{a: st.column_config.TextColumn(a, help=AXIS[a].help) for a in AXES},
     "p50 ms": st.column_config.NumberColumn(format="%.0f"), "MB": st.column_config.NumberColumn(format="%.2f"),
     "PSNR dB": st.column_config.NumberColumn(format="%.1f", help="empty for the original (identical output)"),
     "SSIM": st.column_config.NumberColumn(format="%.4f"), "LPIPS": st.column_config.NumberColumn(format="%.4f")})

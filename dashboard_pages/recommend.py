@@ -5,9 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard_pages import common
-from evaluation.ratings import AXES
-from evaluation.recommend import recommend
-from evaluation.scenarios import ALIASES, BUILTIN, custom_scenario, get_scenario, scenario_params
+from decisions.axes import AXES
+from decisions.recommend import recommend
+from decisions.scenarios import ALIASES, BUILTIN, custom_scenario, get_scenario, scenario_params
 
 st.title("Recommend a variant for a scenario")
 st.caption("Hard constraints exclude; weights over the star axes rank what is left; differences inside the "

@@ -4,12 +4,10 @@
         [--reference original] --json OUT [--markdown OUT.md] [--groups ...] [--runs 10]
 
 Writes plain records (one per variant x size x metric group, docs/contracts.md) that the registry
-logs to MLflow. Other sub-commands plug in: a module `evaluation.recommend_cli` exposing
-`register(subparsers)` is discovered and added when it exists.
+logs to MLflow; `python -m decisions` judges them (stars, Pareto fronts, scenario recommendations).
 """
 
 import argparse
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -54,7 +52,7 @@ def load_images(args):
     from models.images import ImageError, load_image
 
     if args.holdout:
-        from models.export import portrait_files
+        from models.portraits import portrait_files
 
         files = portrait_files("evaluation", args.images)
         root = Path(args.images) if args.images else files[0].parent.parent
@@ -136,24 +134,13 @@ def add_run(sub):
     p.set_defaults(func=cmd_run)
 
 
-def plugin_modules():
-    """Optional sub-command modules; a missing one is skipped, a broken one is an error."""
-    found = []
-    for name in ("evaluation.recommend_cli", "evaluation.sensitivity_cli"):
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found
-
-
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     add_run(sub)
-    for module in plugin_modules():
-        module.register(sub)
+    from evaluation import sensitivity_cli
+
+    sensitivity_cli.register(sub)  # python -m evaluation sensitivity: per-layer INT8 sensitivity
     return parser
 
 

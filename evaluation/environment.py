@@ -1,11 +1,15 @@
-"""The environment fingerprint stamped on every record, so numbers from different machines never mix.
+"""The environment fingerprint stamped on every record, and the ONE machine identity read from it.
 
-`fingerprint(...)` gathers hardware (CPU model, cores, GPU/driver/CUDA), software (OS, Python, library
-versions read from package metadata, so nothing heavy is imported), run settings (Keras backend,
-threads, LiteRT delegate) and the code version (git commit, "-dirty" when the tree has changes).
-`env_id` is a short hash of the hardware and software (CPU, cores, GPU, OS, Python, libraries, Keras
-backend), NOT of the time, the commit or per-variant settings (threads, delegate, device, which are
-recorded beside it): one machine and stack keeps its id, so its variants and its history compare.
+`fingerprint(...)` gathers the machine (MACHINE_FIELDS: CPU model, usable cores, GPU/driver/CUDA, OS,
+Python, library versions read from package metadata so nothing heavy is imported, host name), the run
+settings (RUN_FIELDS: threads, device, Keras backend, LiteRT delegate) and the code version (git commit,
+"-dirty" when tracked files changed).
+
+- `machine_id(env)`: "hw-" + a short hash of MACHINE_FIELDS. The records, the ratings (a Comparison's
+  `hardware_id`), the registry ("evaluated on this machine?") and the dashboard all name a machine by
+  it: a Keras original and its LiteRT exports measured in one run share it.
+- `env_id`: a short hash of MACHINE_FIELDS plus the Keras backend (the producer's stack), NOT of the
+  time, the commit or the per-variant settings (threads, delegate, device, recorded beside it).
 """
 
 import hashlib
@@ -20,10 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "torchvision",
             "ai-edge-litert", "numpy", "opencv-python-headless", "scikit-image", "lpips")
-# Not hashed: the time-free code version (history must stay comparable across commits), and the settings
-# a variant is run with (threads, delegate, device), which differ between variants measured side by side
-# on one machine and are recorded in the env and the metrics instead.
-NOT_HASHED = ("env_id", "git_commit", "hostname", "threads", "delegate", "device")
+# The machine and its software stack: the one field list behind machine_id and env_id.
+MACHINE_FIELDS = ("cpu", "cores", "gpu", "os", "machine", "python", "packages", "hostname")
+# How a variant was run: differs between variants measured side by side on one machine, so it is recorded
+# beside the machine, never hashed into it (the Keras backend alone also goes into env_id).
+RUN_FIELDS = ("threads", "device", "keras_backend", "delegate")
+# Not hashed either: the code version (history must stay comparable across commits).
+CODE_FIELDS = ("git_commit",)
 
 
 def cpu_model():
@@ -102,9 +109,18 @@ def keras_backend():
         return "tensorflow"
 
 
+def _hash(fields):
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def machine_id(env):
+    """'hw-' + a short hash of the env's MACHINE_FIELDS: the machine, whatever ran on it and how."""
+    return "hw-" + _hash({k: env.get(k) for k in MACHINE_FIELDS})
+
+
 def compute_env_id(env):
-    hashed = {k: v for k, v in env.items() if k not in NOT_HASHED}
-    return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    """A short hash of the env's MACHINE_FIELDS and its Keras backend."""
+    return _hash({k: env.get(k) for k in MACHINE_FIELDS + ("keras_backend",)})
 
 
 def fingerprint(threads=None, delegate=None, backend=None, device="cpu"):

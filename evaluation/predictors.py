@@ -8,12 +8,12 @@ It also knows its record labels (runtime, precision, device, threads, delegate) 
 figures (file bytes, parameters, MACs).
 """
 
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from evaluation.environment import usable_cores
 from models.processing import Cartoonizer, ProcessingConfig
 
 EVAL_PROCESSING = ProcessingConfig(max_side=None)
@@ -108,8 +108,6 @@ def to_mixed_float16(model):
 
 def _keras_threads(backend):
     """CPU threads the backend's kernels use (TensorFlow: intra-op setting, 0 = all usable cores)."""
-    from evaluation.environment import usable_cores
-
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -188,7 +186,7 @@ class LiteRTPredictor(Predictor):
         from models.litert import LiteRTNetwork, tflite_info
 
         self.path = Path(path)
-        self.threads = threads or os.cpu_count()
+        self.threads = threads or usable_cores()
         self.network = LiteRTNetwork(self.path, threads=self.threads)
         self.info = tflite_info(self.path)
         self.precision = tflite_precision(self.info)

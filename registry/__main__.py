@@ -132,12 +132,8 @@ def cmd_regressions(args, store):
 
 
 def cmd_recommend(args, store):
-    """evaluation's `recommend` sub-command, fed with the registry's records instead of a file."""
-    import tempfile
-    from pathlib import Path
-
-    from evaluation.recommend_cli import build_scenario, run
-    from evaluation.records import save_records
+    """`python -m decisions`, fed with the registry's records instead of a file."""
+    from decisions.cli import judge
 
     from registry.queries import records
 
@@ -145,22 +141,22 @@ def cmd_recommend(args, store):
     if not recs:
         print(f"no evaluation records for {args.style} in {store.describe()}: run `python -m registry build`")
         return 1
-    with tempfile.TemporaryDirectory() as tmp:
-        args.records, args.registry = [str(save_records(recs, Path(tmp) / "records.json"))], False
-        code = run(args)
-    if code == 0 and args.set_alias:
-        from evaluation.recommend import recommend
-
+    try:
+        rec = judge(recs, args, sys.stdout)
+    except ValueError as exc:  # bad names, bad values: one clear line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.set_alias:
         from registry.aliasing import set_alias
 
-        winner = recommend(recs, build_scenario(args), env_id=args.env_id, size=args.size).winner
+        winner = rec.winner if rec is not None else None
         versions = {r["variant"]: r["registry"]["version"] for r in recs}
         if winner not in versions:
             print(f"no winner to alias for scenario {args.scenario!r}", file=sys.stderr)
             return 1
         version = set_alias(args.style, args.set_alias, versions[winner], store)
         print(f"dctnet-{args.style}@{args.set_alias} -> version {version} ({winner})")
-    return code
+    return 0
 
 
 def main(argv=None):
@@ -202,8 +198,8 @@ def main(argv=None):
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_regressions)
 
-    p = sub.add_parser("recommend", help="rank the registered variants for a scenario (evaluation.recommend)")
-    from evaluation.recommend_cli import add_arguments
+    p = sub.add_parser("recommend", help="rank the registered variants for a scenario (decisions.recommend)")
+    from decisions.cli import add_arguments
 
     add_arguments(p)  # the same options as `python -m evaluation recommend`
     p.add_argument("--style", default="anime")

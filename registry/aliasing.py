@@ -37,19 +37,14 @@ def set_alias(style, alias, version, store=None):
     return int(target.version)
 
 
-def delete_alias(style, alias, store=None):
-    store = get_store(store)
-    store.client.delete_registered_model_alias(keys.model_name(style), check_alias(alias))
-
-
 def set_from_recommendations(style, scenarios=None, store=None, env_id=None):
     """Alias each scenario's winner; returns {alias: version}.
 
-    `scenarios` maps alias -> scenario (an `evaluation.scenarios.Scenario` or a built-in scenario
-    name); default: evaluation.scenarios.ALIASES (realtime, mobile, quality, balanced). The registry's
-    records (newest run per version and machine) go to `evaluation.recommend.recommend`."""
-    from evaluation.recommend import recommend
-    from evaluation.scenarios import ALIASES, get_scenario
+    `scenarios` maps alias -> scenario (a `decisions.scenarios.Scenario` or a built-in scenario
+    name); default: decisions.scenarios.ALIASES (realtime, mobile, quality, balanced). The registry's
+    records (newest run per version and machine) go to `decisions.recommend.recommend`."""
+    from decisions.recommend import recommend
+    from decisions.scenarios import ALIASES, get_scenario
 
     from registry.queries import records as registry_records
 

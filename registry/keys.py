@@ -26,7 +26,7 @@ SOURCE_RUN = "registry.source_run"  # on evaluation runs: the build run whose mo
 VERSION = "registry.version"  # on evaluation runs, once the version exists (informative only)
 EVAL_PROFILE = "eval.profile"  # hash of images + sizes + runs: what "the same evaluation" means
 ENV_ID = "env.env_id"
-MACHINE = "registry.machine"  # env_id of the machine without per-runtime settings: "evaluated here?"
+MACHINE = "registry.machine"  # evaluation.environment.machine_id: "evaluated on this machine?"
 # The design's names for the variant's origin (docs/DESIGN.md "Registry names").
 METHOD = "compression.method"  # "original", "tflite_fp16", "prune+tflite_int8_full"
 PARENT = "compression.parent"  # "anime/prune50-ft" or "" for the original
@@ -86,17 +86,6 @@ def code_version(root=ROOT):
             continue
         digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
-
-
-def git_commit(root=ROOT):
-    import subprocess
-
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def eval_profile(settings):

@@ -104,12 +104,11 @@ def evaluate(store, state, built, folder, settings):
     return records, samples
 
 
-def machine_id(settings):
-    """This machine and software stack, the same for every variant (a record's env_id also hashes its
-    runtime's threads and delegate, so Keras and LiteRT runs on one machine carry different ids)."""
-    from evaluation.environment import fingerprint
+def machine_id():
+    """This machine (evaluation.environment.machine_id), the same for every variant and run setting."""
+    from evaluation.environment import fingerprint, machine_id as of_env
 
-    return fingerprint(threads=settings.get("threads"))["env_id"]
+    return of_env(fingerprint())
 
 
 def has_evaluation(store, style, version, settings, machine):

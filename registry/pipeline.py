@@ -16,7 +16,6 @@ interrupted runs FAILED and redoes that entry. A failing entry is reported and t
 """
 
 import contextlib
-import dataclasses
 import io
 import shutil
 import time
@@ -24,14 +23,14 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluation.environment import git_commit
 from models.validation import require
 from registry import keys, measure
 from registry.catalogue import DEFAULT_CATALOGUE, ORIGINAL, parent_name, select
 
 QUICK_SAMPLES = ("face_crop.jpg", "half_body.jpg", "astronaut.png")  # bundled in models/samples
-PATH_FIELDS = ("output_path", "finetune_dir", "work_dir", "data_dir")
 QUICK_GROUPS = ("static", "latency", "quality")
-FULL_GROUPS = ("static", "latency", "throughput", "memory", "quality", "face_quality")  # where a method writes, not what it makes: not hashed
+FULL_GROUPS = ("static", "latency", "throughput", "memory", "quality", "face_quality")
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ class Built:
     def tags(self):
         return {keys.VARIANT: self.variant, keys.STYLE: self.style, keys.ENTRY: self.entry,
                 keys.CONFIG_HASH: self.config_hash, keys.CODE_VERSION: self.code_version,
-                keys.GIT_COMMIT: keys.git_commit(), keys.PROFILE: self.profile, keys.METHOD: self.method,
+                keys.GIT_COMMIT: git_commit(), keys.PROFILE: self.profile, keys.METHOD: self.method,
                 keys.PARENT: self.parent or "",
                 keys.CONFIG: keys.canonical_json([{"method": m, "config": c} for m, c in self.chain])[:5000]}
 
@@ -148,17 +147,17 @@ class _StyleState:
 def resolve_chain(chain):
     """[(method, dict)] -> [(method, full config dict)] via each method's config class (validates)."""
     from models.compression import get_method
-    from models.compression.base import config_dict
+    from models.compression.base import config_dict, config_from, path_fields
 
     resolved = []
     for method, config in chain:
         cls = get_method(method).config_class
         try:
-            instance = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+            instance = config_from(cls, config)
         except TypeError as exc:
             raise ValueError(f"catalogue config {config} does not fit {method}'s {cls.__name__}: {exc}") from None
-        full = config_dict(instance)
-        resolved.append((method, {k: v for k, v in full.items() if not (k in PATH_FIELDS and v is None)}))
+        full, paths = config_dict(instance), path_fields(cls)
+        resolved.append((method, {k: v for k, v in full.items() if not (k in paths and v is None)}))
     return resolved
 
 
@@ -169,6 +168,7 @@ def _compress(store, state, built, workdir):
     memory, else from the registry when it is a registered version of the same code: a build resumed
     after a kill does not redo a fine-tune it has already registered."""
     from models.compression import get_method
+    from models.compression.base import config_from
     from models.variant import KerasVariant
 
     source, report = state.original, None
@@ -182,10 +182,10 @@ def _compress(store, state, built, workdir):
             source = state.prefixes[prefix_key]
             continue
         method = get_method(method_name)
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}  # JSON lists -> tuples
-        if "output_path" in {f.name for f in dataclasses.fields(method.config_class)}:
+        kwargs = dict(config)
+        if method.artifact == "tflite":  # a file method writes where the pipeline says
             kwargs["output_path"] = str(Path(workdir) / f"step{i}_{method_name}.tflite")
-        result = method.apply(source, method.config_class(**kwargs))
+        result = method.apply(source, config_from(method.config_class, kwargs))
         report = result.report
         if result.artifact is not None:
             require(i == len(built.chain) - 1, "chain", [m for m, _ in built.chain],
@@ -223,17 +223,20 @@ def _needs_training(state, chain):
 def _needs_photos(chain):
     """Why this chain cannot run here for lack of the portrait photo set (None when it can).
 
-    Full-INT8 calibration reads models.export.PORTRAITS_DIR (models.samples.photo_dir()); fine-tunes read
-    models.training.DEFAULT_DATA, and the distillation config checks that folder even when it loads
-    a shipped student. A fresh clone has neither: say so instead of failing."""
+    Each method says which photos a config needs (`photos`, declared beside its config): calibration
+    reads models.export.PORTRAITS_DIR (models.samples.photo_dir()); training reads the config's data_dir
+    or models.training.DEFAULT_DATA. A fresh clone has neither: say so instead of failing."""
+    from models.compression import METHODS
+
     for method, config in chain:
-        if method == "tflite_int8_full":
+        needs = METHODS[method].photos(config) if method in METHODS else None
+        if needs == "calibration":
             from models.export import PORTRAITS_DIR
 
             if not (PORTRAITS_DIR / "MANIFEST.csv").is_file():
                 return (f"{method} calibrates on real portraits and {PORTRAITS_DIR}/MANIFEST.csv is missing "
                         "(set DCTNET_PORTRAITS to a portrait folder with a MANIFEST.csv)")
-        if config.get("finetune_steps", 0) > 0 or method == "distill":
+        if needs == "training":
             from models.training import DEFAULT_DATA
 
             data = Path(config.get("data_dir") or DEFAULT_DATA)
@@ -257,7 +260,7 @@ def build(options=None, store=None, progress=None, catalogue=DEFAULT_CATALOGUE, 
     outcomes = []
     step = 0
     code = keys.code_version()  # once per build: entries of one build share one code version
-    machine = measure.machine_id(options.eval_settings())
+    machine = measure.machine_id()
     for style in options.styles:
         state = _StyleState(style, code=code, machine=machine)
         for entry in entries:

@@ -15,13 +15,14 @@ import time
 import warnings
 from pathlib import Path
 
+from evaluation.environment import CODE_FIELDS, MACHINE_FIELDS, RUN_FIELDS
 from registry import keys
 from registry.metrics import flatten
 
 PYFUNC_FILE = Path(__file__).resolve().parent / "pyfunc_model.py"
 PIP_REQUIREMENTS = (Path(keys.ROOT) / "requirements.txt")
-ENV_TAG_FIELDS = ("cpu", "cores", "threads", "device", "os", "machine", "python", "keras_backend",
-                  "delegate", "git_commit", "hostname")
+# every env field as a tag of its own; gpu and packages (nested) are written below
+ENV_TAG_FIELDS = tuple(f for f in MACHINE_FIELDS + RUN_FIELDS + CODE_FIELDS if f not in ("gpu", "packages"))
 
 
 def _requirements():

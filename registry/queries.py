@@ -7,7 +7,7 @@
   earlier runs on the same environment by more than the noise band (registry/metrics.py).
 - `aliases(style)`: alias -> version.
 - `records(style, version=None)`: the plain evaluation records (the newest run per version x env),
-  for `evaluation.recommend`.
+  for `decisions.recommend`.
 Only evaluation runs that are FINISHED and whose build run became a model version are read:
 leftovers of a killed build never show up.
 """

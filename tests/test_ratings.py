@@ -4,8 +4,10 @@ import math
 
 import pytest
 
-from evaluation.ratings import (AXES, QUALITY_SCALES, SCALES, TRAINING_STARS, Scale, compare, explain,
-                                method_parts, rate, render_table, scales_markdown, training_level)
+from decisions.axes import AXES
+from decisions.comparisons import compare, method_parts, training_level
+from decisions.ratings import explain, rate, render_table
+from decisions.scales import QUALITY_SCALES, SCALES, TRAINING_STARS, Scale, scales_markdown
 from tests.conftest import ROOT
 
 ENV = {"env_id": "envA", "cpu": "AMD EPYC (test)", "threads": 2, "gpu": None}

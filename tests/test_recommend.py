@@ -6,10 +6,12 @@ import random
 
 import pytest
 
-from evaluation.ratings import compare
-from evaluation.recommend import dominates, pareto_fronts, recommend, same_within_noise
-from evaluation.recommend_cli import main as cli_main
-from evaluation.scenarios import (ALIASES, BUILTIN, Constraint, Scenario, custom_scenario, get_scenario,
+from decisions.cli import main as cli_main
+from decisions.comparisons import compare
+from decisions.noise import same_within_noise
+from decisions.pareto import dominates, pareto_fronts
+from decisions.recommend import recommend
+from decisions.scenarios import (ALIASES, BUILTIN, Constraint, Scenario, custom_scenario, get_scenario,
                                   parse_constraint)
 from tests.test_ratings import ENV, original, variant_records
 

@@ -123,8 +123,8 @@ def test_version_carries_signature_records_and_a_working_pyfunc(built, store):
 
 
 def test_recommend_sets_the_scenario_alias_on_the_winner(built, store, capsys):
-    from evaluation.recommend import recommend
-    from evaluation.scenarios import get_scenario
+    from decisions.recommend import recommend
+    from decisions.scenarios import get_scenario
     from registry.__main__ import main
     from registry.queries import aliases, records
 

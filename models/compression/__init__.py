@@ -1,14 +1,23 @@
 """Compression methods, by name. Adding a method = one module here + one import line below.
 
-Each method module calls `register(...)` at import; `METHODS` maps name -> method object with
-`name`, `config_class` and `apply(source, config)`; the CLI, the generic tests, the registry's build
-pipeline and the dashboard all enumerate it.
+Each method module calls `register(...)` at import; `METHODS` maps name -> method object with `name`,
+`config_class`, `apply(source, config)` and the facts it declares beside its config (`training`,
+`artifact`, `photos(config)`, path fields: see models.compression.base). The CLI, the generic tests, the
+registry's build pipeline, the dashboard's Lab page and the ratings all read them from here.
 """
+
+from models.variant import ARTIFACTS, TRAINING_LEVELS
 
 METHODS = {}
 
 
 def register(method):
+    for fact, valid in (("training", TRAINING_LEVELS), ("artifact", ARTIFACTS)):
+        if getattr(method, fact, None) not in valid:
+            raise ValueError(f"compression method {method.name!r} must declare {fact} as one of {valid}. "
+                             f"Received: {fact}={getattr(method, fact, None)!r}")
+    if not callable(getattr(method, "photos", None)):
+        raise ValueError(f"compression method {method.name!r} must declare photos(values)")
     if method.name in METHODS:
         raise ValueError(f"compression method {method.name!r} is registered twice")
     METHODS[method.name] = method

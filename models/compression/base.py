@@ -1,4 +1,5 @@
-"""What every compression method shares: its result and its report (the input is models.variant.KerasVariant).
+"""What every compression method shares: its result, its report and the facts it declares (the input is
+models.variant.KerasVariant).
 
 A method is an object with `name`, `config_class` (a frozen dataclass that validates itself and whose
 errors name the argument and echo the value) and `apply(source, config) -> CompressionResult`.
@@ -6,6 +7,8 @@ errors name the argument and echo the value) and `apply(source, config) -> Compr
 
 import dataclasses
 import json
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,3 +82,63 @@ def base_report(method, config, before, after_model=None, resolution=REPORT_RESO
 def config_dict(config):
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()}
 
+
+
+# -- the facts a method declares beside its config ------------------------------------------------------
+# A method object carries `training` (what it needs beyond the trained original, run with its defaults:
+# one of models.variant.TRAINING_LEVELS; the ratings assume it for records without a config), `artifact` (what it makes:
+# one of models.variant.ARTIFACTS; a "tflite" method's config has an `output_path` the caller may set) and `photos(values)`
+# (which photos a config needs: None, "calibration" or "training"; `values` are the config's fields as a
+# dict, read before the config validates, since a config may check that its photos exist).
+# A config marks the fields that say where a method writes or reads (not what it makes) with path_field().
+
+
+
+def path_field(default=None):
+    """A config field naming a folder or file (chosen by the caller, never asked for, never hashed)."""
+    return field(default=default, metadata={"path": True})
+
+
+def path_fields(config_class):
+    """Names of the config class' path fields (see path_field)."""
+    return tuple(f.name for f in dataclasses.fields(config_class) if f.metadata.get("path"))
+
+
+def field_type(f):
+    """(python type, optional?) of a dataclass field annotation such as `float | None`."""
+    tp = f.type
+    if isinstance(tp, str):  # postponed annotations
+        tp = {"float": float, "int": int, "str": str, "bool": bool, "tuple": tuple}.get(tp.split("|")[0].strip(), str)
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
+        inner = [a for a in args if a is not type(None)][0]
+        return (typing.get_origin(inner) or inner), True
+    return (typing.get_origin(tp) or tp), False
+
+
+def parse_text(f, text):
+    """One config value read from text (the CLI's options, the Lab's text boxes), by the field's type:
+    empty / none / null -> None, true / false for bools, a comma list for tuples."""
+    kind, _ = field_type(f)
+    text = str(text).strip()
+    if text.lower() in ("", "none", "null"):
+        return None
+    if kind is bool and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if kind is tuple:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    if kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValueError(f"{f.name} must be a {kind.__name__} or empty. Received: {f.name}={text!r}") from None
+    return text
+
+
+def config_from(config_class, values, text=False):
+    """The validated config from {field: value}: JSON values (lists become tuples) or, with text=True,
+    text to parse (parse_text). An unknown field is a TypeError naming it (the dataclass' own)."""
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    if text:
+        values = {k: parse_text(fields[k], v) if k in fields else v for k, v in values.items()}
+    return config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

@@ -10,30 +10,17 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
-from models.weights import STYLES
-
-
-def _parse_value(text, field):
-    """Text -> None / bool / int / float / tuple (comma list for tuple fields) / str."""
-    low = text.strip().lower()
-    if low in ("none", "null"):
-        return None
-    if low in ("true", "false"):
-        return low == "true"
-    if "tuple" in str(field.type):
-        return tuple(part.strip() for part in text.split(",") if part.strip())
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
+from models.compression import METHODS, get_method
+from models.compression.base import config_from
+from models.dctnet import Architecture
+from models.variant import KerasVariant
+from models.variant_io import ARCH_FILE, load_variant, save_variant
+from models.weights import STYLES, load_model
 
 
 def _all_fields():
-    from models.compression import METHODS
-
     fields = {}
     for method in METHODS.values():
         for f in dataclasses.fields(method.config_class):
@@ -42,8 +29,6 @@ def _all_fields():
 
 
 def register(subparsers):
-    from models.compression import METHODS
-
     p = subparsers.add_parser("compress", help="make a compressed variant (prune, svd, tflite_*) and print its report",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("method", choices=sorted(METHODS))
@@ -69,43 +54,29 @@ def build_config(method, options):
         raise ValueError(f"option(s) {', '.join('--' + n.replace('_', '-') for n in foreign)} do not apply to "
                          f"method {method.name!r}; its options: "
                          f"{', '.join('--' + n.replace('_', '-') for n in fields if n != 'output_path')}")
-    return method.config_class(**{k: _parse_value(v, fields[k]) for k, v in options.items()})
+    return config_from(method.config_class, options, text=True)
 
 
 def run(args):
-    from models.compression import get_method
-    from models.variant import KerasVariant
-    from models.dctnet import Architecture
-
     method = get_method(args.method)
     options = {k[len("opt_"):]: v for k, v in vars(args).items() if k.startswith("opt_")}
     config = build_config(method, options)
-    if "output_path" in {f.name for f in dataclasses.fields(method.config_class)}:
+    if method.artifact == "tflite":
         config = dataclasses.replace(config, output_path=args.out)  # a file method writes --out itself
     else:
-        from pathlib import Path
-
-        from models.variant_io import ARCH_FILE
-
         out = Path(args.out)
         if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / ARCH_FILE).exists())):
             raise ValueError(f"--out {args.out} exists and is not a saved variant folder; refusing to overwrite it")
     if args.source:
-        from models.variant_io import load_variant
-
         try:
             source = load_variant(args.source)
         except FileNotFoundError as exc:
             raise ValueError(f"--source: {exc}") from None
     else:
-        from models.weights import load_model
-
         source = KerasVariant(load_model(args.style), Architecture(), name=f"{args.style}/original")
     print(f"{method.name}: compressing {source.name} ...", file=sys.stderr)
     result = method.apply(source, config)
     if result.variant is not None:
-        from models.variant_io import save_variant
-
         save_variant(result.variant, args.out)
     report = result.report
     if args.json:

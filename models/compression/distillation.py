@@ -9,7 +9,7 @@ on a CPU; `use_shipped=False` forces training with `models.training.train`.
 from dataclasses import dataclass
 
 from models.compression import register
-from models.compression.base import CompressionResult, base_report
+from models.compression.base import CompressionResult, base_report, path_field
 from models.students import FAMILIES, StudentSpec, build_student, init_from_teacher, load_student, \
     shipped_students, student_metadata
 from models.training import DEFAULT_LAB, TrainConfig, model_fingerprint, train
@@ -32,8 +32,8 @@ class DistillConfig:
     init: str = "teacher"  # teacher: start from the source's strongest channels; random: from noise
     use_shipped: bool = True  # load the shipped student of this spec when it was trained from the source
     seed: int = 0
-    work_dir: str | None = None  # None: lab_data/training/<student name>
-    data_dir: str | None = None  # None: the shared portraits
+    work_dir: str | None = path_field()  # None: lab_data/training/<student name>
+    data_dir: str | None = path_field()  # None: the shared portraits
     image_side: int = 512
     max_images: int | None = None
     holdout: int = 24
@@ -62,6 +62,11 @@ class DistillConfig:
 class Distillation:
     name = "distill"
     config_class = DistillConfig
+    training = "distillation"
+    artifact = "keras"
+
+    def photos(self, values):
+        return "training"  # the config checks the photo folder even when it loads a shipped student
 
     def apply(self, source, config):
         require(isinstance(source, KerasVariant), "source", type(source).__name__, "must be a KerasVariant")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.compression import register
-from models.compression.base import CompressionResult, base_report
+from models.compression.base import CompressionResult, base_report, path_field
 from models.complexity import model_bytes
 from models.export import ExportConfig, export_tflite
 from models.litert import tflite_info
@@ -20,7 +20,7 @@ from models.validation import require
 
 @dataclass(frozen=True)
 class TFLiteConfig:
-    output_path: str | None = None  # .tflite to write (None: a new temporary folder)
+    output_path: str | None = path_field()  # .tflite to write (None: a new temporary folder)
     per_channel: bool = True  # int8 weights: one scale per output channel
 
     def __post_init__(self):
@@ -55,6 +55,12 @@ class TFLiteMethod:
         self.precision = precision
         self.name = f"tflite_{precision}"
         self.config_class = config_class
+        # int8_full calibrates on a representative photo set (seconds to minutes, no gradients)
+        self.training = "calibration" if precision == "int8_full" else "none"
+        self.artifact = "tflite"
+
+    def photos(self, values):
+        return "calibration" if self.precision == "int8_full" else None
 
     def apply(self, source, config):
         require(isinstance(config, self.config_class), "config", type(config).__name__,

@@ -141,6 +141,11 @@ def search(config, calibrated, nodes, scorer, ranking, run):
 class MixedInt8Method:
     name = "tflite_int8_mixed"
     config_class = MixedInt8Config
+    training = "calibration"  # calibration + a search scored on calibration-side photos, no gradients
+    artifact = "tflite"
+
+    def photos(self, values):
+        return "calibration"
 
     def apply(self, source, config, lpips_metric=None):
         from models.complexity import model_bytes

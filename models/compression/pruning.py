@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.compression import register
-from models.compression.base import CompressionResult, base_report
+from models.compression.base import CompressionResult, base_report, path_field
 from models.compression.finetune import recover, validate_finetune
 from models.compression.surgery import build_like, check_supported
 from models.dctnet import Architecture, coupled_groups, layer_names
@@ -26,7 +26,6 @@ from models.validation import require
 from models.variant import KerasVariant
 
 CRITERIA = ("l1", "l2")
-STAGES = ("encoder", "trunk", "decoder")
 FULL_RES_UNITS = ("x0", "Conv_8")  # S0: their outputs are at the input's resolution
 FROZEN = ("Conv_9",)  # produces the 3-channel image
 
@@ -44,7 +43,7 @@ class PruneConfig:
     finetune_crop: int = 128
     finetune_batch: int = 4
     finetune_lr: float = 5e-4
-    finetune_dir: str | None = None  # work/cache folder of the fine-tune (None: a temporary one)
+    finetune_dir: str | None = path_field()  # work/cache folder of the fine-tune (None: a temporary one)
 
     def __post_init__(self):
         for name in ("ratio", "encoder_ratio", "trunk_ratio", "decoder_ratio"):
@@ -152,6 +151,11 @@ def prune(variant, config):
 class PruneMethod:
     name = "prune"
     config_class = PruneConfig
+    training = "fine-tune"  # records carry no config: assume the recovery fine-tune ran
+    artifact = "keras"
+
+    def photos(self, values):
+        return "training" if values.get("finetune_steps", 0) > 0 else None
 
     def apply(self, source, config):
         require(isinstance(config, PruneConfig), "config", type(config).__name__, "must be a PruneConfig")

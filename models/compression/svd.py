@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.compression import register
-from models.compression.base import CompressionResult, base_report
+from models.compression.base import CompressionResult, base_report, path_field
 from models.compression.finetune import recover, validate_finetune
 from models.compression.surgery import build_like, check_supported
 from models.dctnet import Architecture, kernel_size, layer_names, stride
@@ -39,7 +39,7 @@ class SVDConfig:
     finetune_crop: int = 128
     finetune_batch: int = 4
     finetune_lr: float = 5e-4
-    finetune_dir: str | None = None
+    finetune_dir: str | None = path_field()
 
     def __post_init__(self):
         chosen = [n for n in ("energy", "mac_ratio", "rank") if getattr(self, n) is not None]
@@ -150,6 +150,11 @@ def factorise(variant, config):
 class SVDMethod:
     name = "svd"
     config_class = SVDConfig
+    training = "fine-tune"  # records carry no config: assume the recovery fine-tune ran
+    artifact = "keras"
+
+    def photos(self, values):
+        return "training" if values.get("finetune_steps", 0) > 0 else None
 
     def apply(self, source, config):
         require(isinstance(config, SVDConfig), "config", type(config).__name__, "must be an SVDConfig")

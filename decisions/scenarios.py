@@ -1,7 +1,7 @@
 """Deployment scenarios as data: hard constraints + weights over the rating axes.
 
 A scenario is what a team would write on a whiteboard: "must fit in 4 MB and run in LiteRT; after that,
-size and speed matter most". `Constraint`s exclude; `weights` rank what is left (see evaluation.recommend).
+size and speed matter most". `Constraint`s exclude; `weights` rank what is left (see decisions.recommend).
 The built-ins are S0's four hand-written recommendations plus deployment presets with a parameter each
 (`get_scenario("mobile-cpu-app", max_mb=6)`); `custom_scenario` builds one from user-set parts.
 """
@@ -12,7 +12,8 @@ import operator
 import re
 from dataclasses import dataclass
 
-from evaluation.ratings import AXES, METRICS, TRAINING_LEVELS
+from decisions.axes import AXES, METRICS
+from models.variant import TRAINING_LEVELS
 
 NUMERIC_OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
                "==": operator.eq, "!=": operator.ne}
@@ -132,10 +133,6 @@ class Scenario:
         _require(self.size is None or (isinstance(self.size, int) and self.size > 0),
                  f"size must be a positive int (px) or None. Received: size={self.size!r}")
 
-    @property
-    def weight_map(self):
-        return dict(self.weights)
-
     def describe(self):
         lines = [f"{self.name}: {self.title}", f"  {self.description}"]
         if self.s0_advice:
@@ -220,7 +217,7 @@ BUILTIN = {f().name: f for f in (live_streaming, virtual_idol_quality, quick_pro
                                  mobile_cpu_app, cpu_server, gpu_live_video, offline_batch_quality, balanced)}
 
 
-# Registry aliases name scenario winners (docs/contracts.md, DESIGN.md): alias -> scenario.
+# Registry aliases name scenario winners (docs/contracts.md): alias -> scenario.
 ALIASES = {"realtime": "live-streaming", "mobile": "mobile-cpu-app", "quality": "offline-batch-quality",
            "balanced": "balanced"}
 

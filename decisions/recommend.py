@@ -1,160 +1,24 @@
-"""Pareto fronts and scenario recommendations over evaluation records (pure functions).
+"""Scenario recommendations over evaluation records (pure functions).
 
-`pareto_fronts(records, ("p50_ms", "lpips"))` keeps the variants no other variant beats on every objective,
-one front per machine (`hardware_id`, see evaluation.ratings) and input size (never mixing machines unless
-asked).
 `recommend(records, scenario)` applies the scenario's hard constraints, ranks the rest by the weighted
-fractional stars of `evaluation.ratings`, calls differences inside the noise band ties, and says why the
-winner and the runner-up stand where they do.
-
-Noise bands (two values closer than this are "the same" for ties):
-  latency (p50/p90, fps, speed-up)  max(2 x the larger std, 3% of the larger p50)
-  file size                          0.5%
-  peak memory                        max(5%, 2 MB)
-  PSNR 0.1 dB, SSIM 0.002, LPIPS 0.005 (face regions the same)
-  training                           same level (and measured time within 10% when both are known)
-  deployment                         same stars
+fractional stars of `decisions.ratings`, calls differences inside the noise band (`decisions.noise`) ties,
+and says why the winner and the runner-up stand where they do.
 """
 
 import math
 from dataclasses import dataclass, field
 
-from evaluation.ratings import (AXES, QUALITY_SCALES, TRAINING_LEVELS, Comparison, _rate_axis, compare,
-                                metric_direction, rate)
-from evaluation.scenarios import Scenario
+from decisions.axes import AXES, AXIS
+from decisions.comparisons import Comparison, as_comparisons
+from decisions.noise import SIZE_REL_BAND, axis_tie, latency_band, latency_band_ms, same_within_noise
+from decisions.pareto import dominates
+from decisions.ratings import rate_axis
+from decisions.scales import QUALITY_SCALES
+from decisions.scenarios import Scenario
+from models.variant import TRAINING_LEVELS
 
-LATENCY_REL_BAND, LATENCY_STD_FACTOR = 0.03, 2.0
-SIZE_REL_BAND = 0.005
-MEMORY_REL_BAND, MEMORY_ABS_BAND_MB = 0.05, 2.0
-QUALITY_BANDS = {"psnr_db": 0.1, "ssim": 0.002, "lpips": 0.005,
-                 "face_psnr_db": 0.1, "face_ssim": 0.002, "face_lpips": 0.005, "psnr_worst_db": 0.1}
-TRAIN_TIME_REL_BAND = 0.10
-# the raw metrics behind each axis: dominance and ties look at these
-AXIS_METRICS = {"speed": ("p50_ms",), "size": ("file_mb",), "memory": ("memory_mb",),
-                "quality": tuple(QUALITY_SCALES), "training": ("training_level", "train_s"),
-                "deployment": ("deploy_stars",)}
 FLOAT_PRECISIONS = ("fp32", "fp16", "mixed-fp16")
 
-
-def as_comparisons(records_or_comparisons):
-    items = list(records_or_comparisons)
-    if items and all(isinstance(x, Comparison) for x in items):
-        return items
-    return compare(items)
-
-
-# -- noise bands ---------------------------------------------------------------------------------------
-
-def latency_band(a, b):
-    """Half-width of the band inside which two latencies (ms) are a tie."""
-    p50 = max(a.metrics.get("p50_ms") or 0, b.metrics.get("p50_ms") or 0)
-    std = max(a.metrics.get("std_ms") or 0, b.metrics.get("std_ms") or 0)
-    return max(LATENCY_STD_FACTOR * std, LATENCY_REL_BAND * p50)
-
-
-def same_within_noise(a, b, metric):
-    """True when a and b's values of `metric` differ by less than its noise band (None when unmeasured)."""
-    va, vb = a.metrics.get(metric), b.metrics.get(metric)
-    if va is None or vb is None:
-        return None
-    if va == vb:
-        return True  # includes inf == inf (the original's own PSNR)
-    if math.isinf(va) or math.isinf(vb):
-        return False
-    diff = abs(va - vb)
-    if metric in ("p50_ms", "p90_ms", "p99_ms"):
-        std = max(a.metrics.get("std_ms") or 0, b.metrics.get("std_ms") or 0)
-        return diff <= max(LATENCY_STD_FACTOR * std, LATENCY_REL_BAND * max(va, vb))
-    if metric in ("fps", "speedup", "images_per_s"):
-        rel = latency_band(a, b) / max(a.metrics.get("p50_ms") or 1, b.metrics.get("p50_ms") or 1)
-        return diff <= max(rel, LATENCY_REL_BAND) * max(va, vb)
-    if metric in ("file_mb", "size_reduction", "params", "macs"):
-        return diff <= SIZE_REL_BAND * max(abs(va), abs(vb))
-    if metric in ("memory_mb", "memory_reduction"):
-        return diff <= max(MEMORY_REL_BAND * max(va, vb), MEMORY_ABS_BAND_MB if metric == "memory_mb" else 0)
-    if metric in QUALITY_BANDS:
-        return diff <= QUALITY_BANDS[metric]
-    if metric == "train_s":
-        return diff <= TRAIN_TIME_REL_BAND * max(va, vb)
-    return False  # training_level, deploy_stars: categorical, equal or not
-
-
-def axis_tie(a, b, axis, quality_keys=None):
-    """Whether a and b are indistinguishable on one rating axis: every metric behind it is inside its band.
-    (Equal stars are not enough: 5x and 8x faster both get 5 stars but are not a tie.)"""
-    keys = quality_keys if axis == "quality" and quality_keys is not None else AXIS_METRICS[axis]
-    verdicts = [same_within_noise(a, b, k) for k in keys]
-    verdicts = [v for v in verdicts if v is not None]
-    return bool(verdicts) and all(verdicts)
-
-
-# -- Pareto --------------------------------------------------------------------------------------------
-
-def _oriented(comp, metric):
-    value = comp.metrics.get(metric)
-    return None if value is None else (value if metric_direction(metric) == "max" else -value)
-
-
-def dominates(a, b, objectives):
-    """a is no worse than b on every objective and strictly better on one (both must be measured)."""
-    va, vb = [_oriented(a, m) for m in objectives], [_oriented(b, m) for m in objectives]
-    if None in va or None in vb:
-        return False
-    return all(x >= y for x, y in zip(va, vb)) and any(x > y for x, y in zip(va, vb))
-
-
-@dataclass
-class ParetoGroup:
-    key: dict  # e.g. {"hardware_id": "hw-3f2a9c1d", "size": 512}
-    objectives: tuple
-    front: list = field(default_factory=list)  # Comparisons, sorted by the first objective, best first
-    dominated: list = field(default_factory=list)  # (Comparison, name of one variant dominating it)
-    unmeasured: list = field(default_factory=list)  # (Comparison, missing objectives)
-
-    def to_dict(self):
-        return {"key": self.key, "objectives": list(self.objectives),
-                "front": [c.variant for c in self.front],
-                "dominated": [{"variant": c.variant, "dominated_by": by} for c, by in self.dominated],
-                "unmeasured": [{"variant": c.variant, "missing": miss} for c, miss in self.unmeasured]}
-
-
-def pareto_fronts(records, objectives, by=("hardware_id", "size", "mode"), mix_envs=False):
-    """One ParetoGroup per value of `by` (Comparison attributes, e.g. add "runtime" for one front per runtime).
-
-    Objectives are METRICS names (direction from METRICS: p50_ms is minimised, psnr_db maximised, ...).
-    Leaving both "hardware_id" and "env_id" out of `by` mixes machines: that needs mix_envs=True.
-    """
-    objectives = tuple(objectives)
-    if len(objectives) < 2:
-        raise ValueError(f"a Pareto front needs at least two objectives. Received: objectives={objectives!r}")
-    for m in objectives:
-        metric_direction(m)  # raises on an unknown name, listing the valid ones
-    valid_by = ("hardware_id", "env_id", "size", "mode", "runtime", "device", "precision", "style")
-    bad = [k for k in by if k not in valid_by]
-    if bad:
-        raise ValueError(f"Unknown grouping {bad}. Valid groupings: {', '.join(valid_by)}")
-    if "hardware_id" not in by and "env_id" not in by and not mix_envs:
-        raise ValueError("grouping without hardware_id would mix results from different machines; pass "
-                         f"mix_envs=True to do it on purpose. Received: by={tuple(by)!r}")
-    groups = {}
-    for comp in as_comparisons(records):
-        groups.setdefault(tuple(getattr(comp, k) for k in by), []).append(comp)
-    out = []
-    for key, comps in sorted(groups.items(), key=lambda kv: str(kv[0])):
-        g = ParetoGroup(dict(zip(by, key)), objectives)
-        measured = []
-        for c in comps:
-            missing = [m for m in objectives if c.metrics.get(m) is None]
-            (g.unmeasured.append((c, missing)) if missing else measured.append(c))
-        for c in measured:
-            winner = next((o for o in measured if dominates(o, c, objectives)), None)
-            (g.dominated.append((c, winner.variant)) if winner else g.front.append(c))
-        g.front.sort(key=lambda c: -_oriented(c, objectives[0]))
-        out.append(g)
-    return out
-
-
-# -- recommendation ------------------------------------------------------------------------------------
 
 @dataclass
 class Ranked:
@@ -227,7 +91,9 @@ class Recommendation:
 
 def _select_machine(comps, wanted):
     """The hardware_id to judge on: `wanted` may be a hardware_id or one of the producer's env_ids."""
-    machines = sorted({c.hardware_id for c in comps})
+    # listed in the order of their producers' env_ids (readable), not of their hashes
+    machines = sorted({c.hardware_id for c in comps},
+                      key=lambda m: (sorted(c.env_id for c in comps if c.hardware_id == m), m))
     if wanted is not None:
         if wanted in machines:
             return wanted
@@ -286,8 +152,7 @@ def phrase(comp):
         parts.append("the original itself")
     elif m.get("speedup") is not None:
         s = m["speedup"]
-        std = max(m.get("std_ms") or 0, b.get("std_ms") or 0)
-        band = max(LATENCY_STD_FACTOR * std, LATENCY_REL_BAND * max(m["p50_ms"], b["p50_ms"]))
+        band = latency_band_ms((m["p50_ms"], b["p50_ms"]), (m.get("std_ms"), b.get("std_ms")))
         if abs(m["p50_ms"] - b["p50_ms"]) <= band:
             parts.append("as fast as the original (within the noise band)")
         else:
@@ -316,7 +181,7 @@ def recommend(records, scenario, env_id=None, size=None, mode="full"):
     """Rank the variants for a Scenario. Records (or Comparisons) from one machine, or choose one with env_id
     (a hardware_id or any of the producer's env_ids on that machine). `mode`: full or portrait pipeline."""
     if not isinstance(scenario, Scenario):
-        raise ValueError(f"scenario must be a Scenario (see evaluation.scenarios.get_scenario). "
+        raise ValueError(f"scenario must be a Scenario (see decisions.scenarios.get_scenario). "
                          f"Received: {type(scenario).__name__}")
     comps = as_comparisons(records)
     warnings = []
@@ -355,7 +220,7 @@ def recommend(records, scenario, env_id=None, size=None, mode="full"):
         if axis == "quality" and not quality_keys:
             warnings.append("quality not measured for every eligible variant: its weight is ignored")
             continue
-        missing = [c.variant for c in eligible if _rate_axis(c, axis, quality_keys).score is None]
+        missing = [c.variant for c in eligible if rate_axis(c, axis, quality_keys).score is None]
         if missing:
             warnings.append(f"{axis} not measured for {', '.join(missing)}: its weight is ignored")
             continue
@@ -365,9 +230,9 @@ def recommend(records, scenario, env_id=None, size=None, mode="full"):
     def score(c):
         if not total:
             return 0.0
-        return sum(w * _rate_axis(c, a, quality_keys).score for a, w in axes_used.items()) / total
+        return sum(w * rate_axis(c, a, quality_keys).score for a, w in axes_used.items()) / total
 
-    dom_metrics = [m for a in axes_used for m in (quality_keys if a == "quality" else AXIS_METRICS[a])
+    dom_metrics = [m for a in axes_used for m in (quality_keys if a == "quality" else AXIS[a].metrics)
                    if all(c.metrics.get(m) is not None for c in eligible)]
     scored = [(c, score(c), sum(dominates(c, o, dom_metrics) for o in eligible)) for c in eligible]
     # a variant dominating another scores at least as much (monotone scales) and wins the tie-break
@@ -376,7 +241,7 @@ def recommend(records, scenario, env_id=None, size=None, mode="full"):
     for i, (c, s, _) in enumerate(scored):
         tie = leader is not None and all(axis_tie(leader.comparison, c, a, quality_keys) for a in axes_used)
         rank = leader.rank if tie else i + 1
-        stars = {a: _rate_axis(c, a, quality_keys).stars for a in AXES}
+        stars = {a: rate_axis(c, a, quality_keys).stars for a in AXES}
         entry = Ranked(rank, c, s, stars, leader.comparison.variant if tie else None)
         ranked.append(entry)
         if not tie:
@@ -390,9 +255,7 @@ def recommend(records, scenario, env_id=None, size=None, mode="full"):
 def _short(comp, axis):
     """An axis' headline value in a few characters, for 'behind the winner on speed (1.4x vs 2.6x)'."""
     m = comp.metrics
-    value = {"speed": ("speedup", "{:.2f}x"), "size": ("size_reduction", "{:.1f}x smaller"),
-             "memory": ("memory_mb", "{:.0f} MB"), "quality": ("psnr_db", "{:.1f} dB"),
-             "deployment": ("deploy_stars", "{}*")}.get(axis)
+    value = AXIS[axis].short
     if axis == "training":
         return TRAINING_LEVELS[m["training_level"]]
     if value is None or m.get(value[0]) is None:
@@ -423,27 +286,13 @@ def _reasons(rec, quality_keys, total, score):
         text += (f"; a TIE with {second.tied_with}: every weighted axis differs by less than the noise band "
                  f"(latency band {latency_band(a, b):.0f} ms)")
     else:
-        gaps = sorted(((w * (_rate_axis(a, ax, quality_keys).score - _rate_axis(b, ax, quality_keys).score), ax)
+        gaps = sorted(((w * (rate_axis(a, ax, quality_keys).score - rate_axis(b, ax, quality_keys).score), ax)
                        for ax, w in rec.axes_used.items()), reverse=True)
         axis = gaps[0][1]
-        ra, rb = _rate_axis(a, axis, quality_keys), _rate_axis(b, axis, quality_keys)
+        ra, rb = rate_axis(a, axis, quality_keys), rate_axis(b, axis, quality_keys)
         text += (f"; behind the winner mainly on {axis} ({_short(b, axis)} vs {_short(a, axis)}, {rb.stars}* vs "
                  f"{ra.stars}*; score {second.score:.2f} vs {top.score:.2f})")
         if axis_tie(a, b, axis, quality_keys):
             text += (f"; CAUTION: that {axis} difference is inside the noise band, the order rests on the other "
                      f"axes only as far as they differ beyond it")
     rec.runner_up_reason = text
-
-
-def star_table_rows(records, env_id=None, size=None):
-    """Rows for a star table: one dict per comparison with stars per axis (for docs and the dashboard)."""
-    comps = as_comparisons(records)
-    rows = []
-    for c in comps:
-        if (env_id is None or env_id in (c.env_id, c.hardware_id)) and (size is None or c.size == size):
-            r = rate(c)
-            rows.append({"variant": c.variant, "hardware_id": c.hardware_id, "env_id": c.env_id, "size": c.size,
-                         **{a: r[a].stars for a in AXES}})
-    return rows
-
-

@@ -1,15 +1,16 @@
-"""`python -m evaluation recommend`: scenario -> ranked variants with reasons, from evaluation records.
+"""`python -m decisions`: scenario -> ranked variants with reasons, from evaluation records.
 
-    python -m evaluation recommend --list
-    python -m evaluation recommend --scenario mobile-cpu-app --records runs/records.json [--json]
-    python -m evaluation recommend --scenario mobile-cpu-app --param max_mb=6 --records runs/records.json
-    python -m evaluation recommend --scenario custom --constraint "p90_ms<=900" --weight speed=2 \
+    python -m decisions --list
+    python -m decisions --scenario mobile-cpu-app --records runs/records.json [--json]
+    python -m decisions --scenario mobile-cpu-app --param max_mb=6 --records runs/records.json
+    python -m decisions --scenario custom --constraint "p90_ms<=900" --weight speed=2 \
         --weight quality=1 --records runs/records.json
-    python -m evaluation recommend --records runs/records.json --table --why anime/int8-full
-    python -m evaluation recommend --records runs/records.json --pareto p50_ms,psnr_db
+    python -m decisions --records runs/records.json --table --why anime/int8-full
+    python -m decisions --records runs/records.json --pareto p50_ms,psnr_db
 
 Records come from files written by `python -m evaluation run`. The MLflow registry is read by the
-registry package (imports flow registry -> evaluation, never back): `--registry` says where to go.
+registry package (imports flow registry -> decisions, never back): `python -m registry recommend` takes
+the same options (`add_arguments`) and hands its records to `judge`.
 """
 
 import argparse
@@ -18,17 +19,17 @@ import math
 import sys
 from pathlib import Path
 
-REGISTRY_MESSAGE = ("the evaluation package does not read the MLflow registry (imports flow dashboard -> "
-                    "registry -> evaluation, never back). Use `python -m registry recommend --scenario NAME` "
+from decisions.axes import AXES
+from decisions.comparisons import compare
+from decisions.pareto import pareto_fronts
+from decisions.ratings import explain, rate, render_table
+from decisions.recommend import recommend
+from decisions.scenarios import BUILTIN, custom_scenario, get_scenario, scenario_params
+from evaluation.records import load_records
+
+REGISTRY_MESSAGE = ("the decisions package does not read the MLflow registry (imports flow dashboard -> "
+                    "registry -> decisions, never back). Use `python -m registry recommend --scenario NAME` "
                     "for registered variants, or pass the records a run wrote with --records FILE.")
-
-
-def register(subparsers):
-    p = subparsers.add_parser("recommend", help="rank variants for a deployment scenario, with reasons",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    p.set_defaults(func=run, handler=run)
-    return p
 
 
 def add_arguments(p):
@@ -70,8 +71,6 @@ def _params(items):
 
 
 def load_record_files(paths):
-    from evaluation.records import load_records
-
     records = []
     for raw in paths:
         path = Path(raw)
@@ -84,8 +83,6 @@ def load_record_files(paths):
 
 
 def build_scenario(args):
-    from evaluation.scenarios import BUILTIN, custom_scenario, get_scenario
-
     if not args.scenario:
         raise ValueError(f"--scenario is required. Valid scenarios: {', '.join(BUILTIN)}, custom")
     if args.scenario == "custom":
@@ -113,11 +110,7 @@ def _plain(value):
 
 
 def run(args, out=None):
-    """Run the sub-command; returns the exit code (0 ok, 2 usage or input error)."""
-    from evaluation.ratings import AXES, compare, explain, render_table
-    from evaluation.recommend import pareto_fronts, recommend
-    from evaluation.scenarios import BUILTIN, get_scenario, scenario_params
-
+    """Run the command on --records files; returns the exit code (0 ok, 2 usage or input error)."""
     out = out or sys.stdout
     try:
         if args.list:
@@ -130,52 +123,57 @@ def run(args, out=None):
             return 2
         if not args.records:
             raise ValueError("give the records to judge: --records FILE (written by `python -m evaluation run`)")
-        records = load_record_files(args.records)
-        comps = compare(records)
-        result = {}
-        if args.scenario or not (args.table or args.why or args.pareto):
-            rec = recommend(comps, build_scenario(args), env_id=args.env_id, size=args.size, mode=args.mode)
-            result["recommendation"] = rec.to_dict()
-        by_name = {}
-        for c in comps:
-            if (args.env_id is None or args.env_id in (c.env_id, c.hardware_id)) and (
-                    args.size is None or c.size == args.size) and c.mode == args.mode:
-                by_name.setdefault(c.variant, []).append(c)
-        unknown = [v for v in args.why if v not in by_name]
-        if unknown:
-            raise ValueError(f"--why names unknown variant(s) {unknown}. Variants: {', '.join(sorted(by_name))}")
-        fronts = pareto_fronts(comps, [m.strip() for m in args.pareto.split(",")]) if args.pareto else []
-        if args.json:
-            if args.table or args.why:
-                from evaluation.ratings import rate
-                result["ratings"] = [{**c.to_dict(), "ratings": {a: r.to_dict() for a, r in rate(c).items()}}
-                                     for cs in by_name.values() for c in cs]
-            if fronts:
-                result["pareto"] = [g.to_dict() for g in fronts]
-            print(json.dumps(_plain(result), indent=1), file=out)
-            return 0
-        if args.table:
-            print(render_table([c for cs in by_name.values() for c in cs]) + "\n", file=out)
-        for name in args.why:
-            for c in by_name[name]:
-                print("\n".join(explain(c, a) for a in AXES) + "\n", file=out)
-        for g in fronts:
-            print(f"Pareto front over {' & '.join(g.objectives)} ({g.key}): "
-                  + ", ".join(c.variant for c in g.front), file=out)
-            for c, by in g.dominated:
-                print(f"  dominated: {c.variant} (by {by})", file=out)
-            for c, missing in g.unmeasured:
-                print(f"  unmeasured: {c.variant} (no {', '.join(missing)})", file=out)
-        if "recommendation" in result:
-            print(rec.render(), file=out)
+        judge(load_record_files(args.records), args, out)
         return 0
     except ValueError as exc:  # bad names, bad files, bad values: one clear line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
+def judge(records, args, out):
+    """Print what `args` asks of these records (recommendation, star table, why, Pareto fronts) to `out`;
+    returns the Recommendation (None when none was asked for). Raises ValueError on bad input."""
+    comps = compare(records)
+    result, rec = {}, None
+    if args.scenario or not (args.table or args.why or args.pareto):
+        rec = recommend(comps, build_scenario(args), env_id=args.env_id, size=args.size, mode=args.mode)
+        result["recommendation"] = rec.to_dict()
+    by_name = {}
+    for c in comps:
+        if (args.env_id is None or args.env_id in (c.env_id, c.hardware_id)) and (
+                args.size is None or c.size == args.size) and c.mode == args.mode:
+            by_name.setdefault(c.variant, []).append(c)
+    unknown = [v for v in args.why if v not in by_name]
+    if unknown:
+        raise ValueError(f"--why names unknown variant(s) {unknown}. Variants: {', '.join(sorted(by_name))}")
+    fronts = pareto_fronts(comps, [m.strip() for m in args.pareto.split(",")]) if args.pareto else []
+    if args.json:
+        if args.table or args.why:
+            result["ratings"] = [{**c.to_dict(), "ratings": {a: r.to_dict() for a, r in rate(c).items()}}
+                                 for cs in by_name.values() for c in cs]
+        if fronts:
+            result["pareto"] = [g.to_dict() for g in fronts]
+        print(json.dumps(_plain(result), indent=1), file=out)
+        return rec
+    if args.table:
+        print(render_table([c for cs in by_name.values() for c in cs]) + "\n", file=out)
+    for name in args.why:
+        for c in by_name[name]:
+            print("\n".join(explain(c, a) for a in AXES) + "\n", file=out)
+    for g in fronts:
+        print(f"Pareto front over {' & '.join(g.objectives)} ({g.key}): "
+              + ", ".join(c.variant for c in g.front), file=out)
+        for c, by in g.dominated:
+            print(f"  dominated: {c.variant} (by {by})", file=out)
+        for c, missing in g.unmeasured:
+            print(f"  unmeasured: {c.variant} (no {', '.join(missing)})", file=out)
+    if rec is not None:
+        print(rec.render(), file=out)
+    return rec
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m evaluation.recommend_cli", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m decisions", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     return run(parser.parse_args(argv))
