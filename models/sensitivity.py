@@ -141,14 +141,19 @@ def mix_nodes(nodes, mode, layer):
 
 
 def int8_sensitivity(model, layers, calibration=Calibration(), scoring=ScoringSet(), lpips_metric=None,
-                     threads=2, per_channel=True, cache=True, progress=True, portraits_dir=None):
+                     threads=2, per_channel=True, cache=True, progress=True, portraits_dir=None, modes=MODES):
     """The sensitivity table of a Keras DCT-Net: {"rows": [{layer, alone_int8: {...}, alone_float: {...}}],
     "full_int8", "fp32", "ranking" (most sensitive first, by PSNR gained when left float alone), ...}."""
     require(layers and len(set(layers)) == len(layers), "layers", layers, "must be distinct layer names")
     metric_tag = "lpips" if lpips_metric is not None else "nolpips"
     key = f"{weights_fingerprint(model)}_{calibration.key()}_{scoring.key()}_{metric_tag}_pc{int(per_channel)}"
     path = cache_dir() / f"sensitivity_{key}.json"
-    done = json.loads(path.read_text()) if cache and path.is_file() else {}
+    scored_with_lpips = path.with_name(path.name.replace("_nolpips_", "_lpips_"))
+    done = {}
+    if cache and path.is_file():
+        done = json.loads(path.read_text())
+    elif lpips_metric is None and cache and scored_with_lpips.is_file():
+        done = json.loads(scored_with_lpips.read_text())  # holds every PSNR / eyes SSIM figure too
     start = time.perf_counter()
     calibrated = calibrated_model(model, calibration, cache=cache, portraits_dir=portraits_dir)
     nodes = layer_nodes(calibrated, model, layers)
@@ -156,7 +161,9 @@ def int8_sensitivity(model, layers, calibration=Calibration(), scoring=ScoringSe
     units = groups(nodes)  # the learned convs, then the glue between them (upsampling, additions)
     jobs = [("full_int8", None, float_nodes_for(nodes, [])), ("all_float", None, float_nodes_for(nodes, units))]
     jobs.append(("fp32", None, None))  # the real FP32 export (the float route above keeps 4 requantizations)
-    jobs += [(f"{mode}:{unit}", unit, mix_nodes(nodes, mode, unit)) for unit in units for mode in MODES]
+    # alone_float first: it is what the mixed method ranks by, and the quicker half (mostly INT8)
+    jobs += [(f"{mode}:{unit}", unit, mix_nodes(nodes, mode, unit)) for mode in MODES[::-1] if mode in modes
+             for unit in units]
     for i, (name, _, denylist) in enumerate(jobs):
         if name in done:
             continue
@@ -172,17 +179,20 @@ def int8_sensitivity(model, layers, calibration=Calibration(), scoring=ScoringSe
             tmp.write_text(json.dumps(done, indent=1))
             os.replace(tmp, path)
     rows = [{"layer": unit, "kind": "conv" if unit in layers else "glue",
-             **{mode: done[f"{mode}:{unit}"] for mode in MODES}} for unit in units]
+             **{mode: done[f"{mode}:{unit}"] for mode in modes}} for unit in units]
     full = done["full_int8"]
     for row in rows:  # cost of quantizing it alone; gain of leaving it float alone (dB, positive = matters)
-        row["psnr_cost_alone_int8"] = done["all_float"]["psnr"] - row["alone_int8"]["psnr"]
-        row["psnr_gain_alone_float"] = row["alone_float"]["psnr"] - full["psnr"]
-        if "lpips" in full:
+        if "alone_int8" in row:
+            row["psnr_cost_alone_int8"] = done["all_float"]["psnr"] - row["alone_int8"]["psnr"]
+        if "alone_float" in row:
+            row["psnr_gain_alone_float"] = row["alone_float"]["psnr"] - full["psnr"]
+        if "lpips" in full and "lpips" in row.get("alone_float", {}):
             row["lpips_gain_alone_float"] = full["lpips"] - row["alone_float"]["lpips"]
-    ranking = [r["layer"] for r in sorted(rows, key=lambda r: -r["psnr_gain_alone_float"])]  # convs and glue
+    by = "psnr_gain_alone_float" if "alone_float" in modes else "psnr_cost_alone_int8"
+    ranking = [r["layer"] for r in sorted(rows, key=lambda r: -r[by])]  # convs and glue
     return {"model": weights_fingerprint(model), "calibration": asdict(calibration), "scoring": asdict(scoring),
             "scoring_photos": [str(f) for f in scorer.files], "faces": scorer.faces,
             "lpips": lpips_metric is not None, "per_channel": per_channel, "threads": threads,
             "full_int8": full, "all_float": done["all_float"], "fp32": done["fp32"], "rows": rows, "ranking": ranking,
-            "ranking_alone_int8": [r["layer"] for r in sorted(rows, key=lambda r: -r["psnr_cost_alone_int8"])],
+            "ranking_alone_int8": [r["layer"] for r in sorted(rows, key=lambda r: -r.get("psnr_cost_alone_int8", 0))],
             "seconds": round(time.perf_counter() - start, 1), "cache": str(path) if cache else None}

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from models.compression import register
-from models.compression.base import CompressionResult, base_report
+from models.compression.base import CompressionResult, base_report, path_field
 from models.validation import require
 
 FLOOR_METRICS = {"psnr": (0.0, 99.0, True), "psnr_worst": (0.0, 99.0, True), "lpips": (0.0, 1.0, False),
@@ -36,7 +36,7 @@ ORDERS = ("gain", "gain_per_mac")
 
 @dataclass(frozen=True)
 class MixedInt8Config:
-    output_path: str | None = None  # .tflite to write (None: a new temporary folder)
+    output_path: str | None = path_field()  # .tflite to write (None: a new temporary folder)
     floor: float = 40.0
     floor_metric: str = "psnr"
     float_layers: tuple = ()  # given: no search, exactly these stay float (the floor is then only reported)
@@ -187,7 +187,8 @@ class MixedInt8Method:
                     f"the best reached is {config.floor_metric}={ceiling.get(config.floor_metric)} on "
                     f"{scoring.images} calibration-side photos at {scoring.size} px. Received: floor={config.floor!r}")
             sensitivity = int8_sensitivity(source.model, layers, calibration, scoring, lpips_metric,
-                                           config.threads, config.per_channel, progress=False)
+                                           config.threads, config.per_channel, progress=False,
+                                           modes=("alone_float",))  # what the ranking needs
             ranking = rank(sensitivity, config, source.model)
             chosen, quality, steps = search(config, calibrated, nodes, scorer, ranking, run)
         content = quantize(calibrated, float_nodes_for(nodes, chosen), config.per_channel)
@@ -228,6 +229,9 @@ class MixedInt8Method:
                             f"{facts['speed_vs_full_int8']:.2f}x full INT8)")
         report.notes.append(f"search: {len(steps) - 1} steps; calibration {calibration.images} photos at "
                             f"{calibration.size} px ({calibration.crop}); facts in {path.with_suffix('.json').name}")
+        report.details = {"mix": facts, "sensitivity": sensitivity and {
+            k: sensitivity[k] for k in ("rows", "full_int8", "all_float", "fp32", "ranking", "calibration", "scoring",
+                                        "seconds")}}  # logged with the variant (report.json)
         result = CompressionResult(report=report, artifact=path)
         result.facts = facts
         return result
