@@ -33,6 +33,7 @@ from models.validation import require
 ROOT = Path(__file__).resolve().parent.parent
 GUIDED_FILTER_SCOPE = "guided_filter"
 CALIBRATION_CROPS = ("centre", "face")
+RANGES = ("minmax", "p99.99", "p99.9")  # activation range: the calibrator's min/max, or clipped to a percentile
 # The fixed ops between the learned convs, by the DCT-Net layer names their tensors carry
 # (models.dctnet.build_generator). They are quantized in full INT8 and can be left float like a conv.
 GLUE = {"upsample_1": r"/upsample_1", "upsample_2": r"/upsample_2", "skip_x1": r"/skip_x1",
@@ -52,6 +53,7 @@ class Calibration:
     size: int = 512  # square side in px (the serving size is 512-720)
     seed: int = 0
     crop: str = "centre"  # "centre" square, or "face": a square around the largest face (centre if none)
+    range: str = "minmax"  # "p99.99": every activation range clipped to that two-sided percentile
 
     def __post_init__(self):
         require(isinstance(self.images, int) and not isinstance(self.images, bool) and 1 <= self.images <= 1000,
@@ -60,9 +62,11 @@ class Calibration:
                 "calibration_size", self.size, "must be a multiple of 16 in [32, 2048]")
         require(isinstance(self.seed, int), "calibration_seed", self.seed, "must be an int")
         require(self.crop in CALIBRATION_CROPS, "calibration_crop", self.crop, f"must be one of {CALIBRATION_CROPS}")
+        require(self.range in RANGES, "calibration_range", self.range, f"must be one of {RANGES}")
 
     def key(self):
-        return f"n{self.images}_s{self.size}_seed{self.seed}_{self.crop}"
+        return f"n{self.images}_s{self.size}_seed{self.seed}_{self.crop}" + (
+            "" if self.range == "minmax" else f"_{self.range}")
 
 
 # --- photos --------------------------------------------------------------------------------------------
@@ -162,11 +166,45 @@ def calibrated_model(model, calibration=Calibration(), cache=True, portraits_dir
     converter._experimental_calibrate_only = True  # stop after calibration: ranges recorded, nothing quantized
     with contextlib.redirect_stdout(sys.stderr):
         content = converter.convert()
+    if calibration.range != "minmax":
+        content = clip_ranges(content, batches, float(calibration.range[1:]))
     if cache:
         _write_atomic(path, content)
         _write_atomic(path.with_suffix(".json"), json.dumps(
             {"calibration": asdict(calibration), "model": weights_fingerprint(model)}, indent=2).encode())
     return content
+
+
+def clip_ranges(calibrated, batches, percentile, samples=20000):
+    """Narrow every recorded activation range to the two-sided `percentile` of its values on the
+    calibration photos (a range choice the converter does not offer: its calibrator keeps min/max).
+    Values are read by running the calibrated (float) model with every tensor preserved."""
+    from ai_edge_litert.interpreter import Interpreter
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    fb = flatbuffer_utils.read_model_from_bytearray(bytearray(calibrated))
+    tensors = fb.subgraphs[0].tensors
+    ranged = [i for i, t in enumerate(tensors) if t.quantization is not None and t.quantization.min is not None
+              and len(t.quantization.min) == 1 and i not in fb.subgraphs[0].inputs]
+    interp = Interpreter(model_content=calibrated, experimental_preserve_all_tensors=True)
+    rng = np.random.default_rng(0)
+    low, high = {i: [] for i in ranged}, {i: [] for i in ranged}
+    inp = interp.get_input_details()[0]["index"]
+    for batch in batches:
+        interp.resize_tensor_input(inp, list(batch.shape))
+        interp.allocate_tensors()
+        interp.set_tensor(inp, batch)
+        interp.invoke()
+        for i in ranged:
+            v = interp.get_tensor(i).ravel()
+            v = v[rng.integers(0, v.size, samples)] if v.size > samples else v
+            low[i].append(np.percentile(v, 100 - percentile))
+            high[i].append(np.percentile(v, percentile))
+    for i in ranged:
+        q = tensors[i].quantization
+        q.min = np.array([max(float(q.min[0]), float(np.mean(low[i])))], dtype=np.float32)
+        q.max = np.array([min(float(q.max[0]), float(np.mean(high[i])))], dtype=np.float32)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(fb))
 
 
 def quantize(calibrated, float_nodes=(), per_channel=True):

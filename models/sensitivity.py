@@ -37,7 +37,8 @@ EYES_MIN_SIDE = 11  # SSIM's 11 x 11 Gaussian window
 
 @dataclass(frozen=True)
 class ScoringSet:
-    """Calibration-side photos after the calibration ones (same seeded order), as square crops."""
+    """The last `images` calibration-side photos of the seeded order (calibration takes the first ones),
+    as square crops."""
 
     images: int = 8
     size: int = 512
@@ -50,7 +51,7 @@ class ScoringSet:
                 "score_size", self.size, "must be a multiple of 16 in [32, 2048]")
 
     def key(self):
-        return f"score{self.images}_s{self.size}_{self.crop}"
+        return f"tail{self.images}_s{self.size}_{self.crop}"
 
 
 def psnr(a, b):
@@ -80,10 +81,12 @@ class Scorer:
         from models.images import load_image
         from models.processing import from_network, to_network
 
-        files = calibration_side(calibration.seed, portraits_dir)[calibration.images:]
-        require(scoring.images <= len(files), "score_images", scoring.images,
-                f"must be at most the {len(files)} calibration-side portraits left after the "
-                f"{calibration.images} that calibrate")
+        files = calibration_side(calibration.seed, portraits_dir)
+        require(scoring.images + calibration.images <= len(files), "score_images", scoring.images,
+                f"must leave the {calibration.images} calibration photos apart: only {len(files)} "
+                f"calibration-side portraits")
+        files = files[::-1]  # scoring photos are the tail of the seeded order, calibration its head: the
+        # same scoring photos for every calibration size, never calibrated on
         cut = face_square if scoring.crop == "face" else centre_square
         self.scoring, self.lpips_metric = scoring, lpips_metric
         self.files = files[:scoring.images]

@@ -59,6 +59,7 @@ def variant_plan(finetune_steps):
         # mixed precision: float layers chosen on 8 calibration-side photos at 512 px (docs/compression.md)
         ("INT8 mixed, floor 38 dB", [], "tflite_int8_mixed", {"floor": 38.0}),
         ("INT8 mixed, floor 42 dB", [], "tflite_int8_mixed", {"floor": 42.0}),
+        ("INT8 mixed, floor 40 dB", [], "tflite_int8_mixed", {"floor": 40.0}),
     ]
 
 

@@ -145,3 +145,20 @@ def test_bad_floors_and_layers_are_refused_by_name(tiny, tmp_path):
     with pytest.raises(ValueError, match="best reached is psnr="):
         method.apply(tiny, _config(tmp_path, floor=98.0))
     assert not (tmp_path / "mix.tflite").exists()  # nothing half-written
+
+
+def test_catalogue_has_mixed_int8_at_two_floors_one_in_the_quick_build():
+    from registry.catalogue import DEFAULT_CATALOGUE
+
+    mixed = {e.name: e for e in DEFAULT_CATALOGUE if e.methods == ("tflite_int8_mixed",)}
+    floors = {e.chain()[0][1]["floor"]: e.in_quick for e in mixed.values()}
+    assert sorted(floors) == [40.0, 42.0] and floors[40.0] and not floors[42.0]
+
+
+def test_sensitivity_cli_refuses_bad_paths_by_name(capsys):
+    from evaluation.__main__ import main
+
+    assert main(["sensitivity", "--json", "out.txt"]) == 2
+    assert "--json must name a .json file. Received: 'out.txt'" in capsys.readouterr().err
+    assert main(["sensitivity", "--json", "o.json", "--calibration-size", "500"]) == 2
+    assert "calibration_size=500" in capsys.readouterr().err

@@ -1,8 +1,9 @@
 """`tflite_int8_mixed`: full INT8 with the most sensitive layers left float until a quality floor holds.
 
 Greedy by measured sensitivity, checked on the real mix: the layers (and the glue between them:
-upsampling, skip and residual additions) are ranked by what leaving each alone float buys back
-(`models.sensitivity.int8_sensitivity`, cached), optionally per MAC it costs to run in float; then the
+upsampling, skip and residual additions) are ranked by what each costs when it alone is INT8 (or, with
+`order="gain"`, what leaving it alone float buys back; `models.sensitivity.int8_sensitivity`, cached),
+optionally per MAC it costs to run in float; then the
 float set grows one group at a time, each step quantizing the real mix (one `mlir_quantize` on the
 cached calibrated model) and scoring it on the calibration-side scoring photos, until the floor holds.
 With `search_width` > 1 each step tries that many next candidates and keeps the best real mix.
@@ -31,7 +32,7 @@ from models.validation import require
 
 FLOOR_METRICS = {"psnr": (0.0, 99.0, True), "psnr_worst": (0.0, 99.0, True), "lpips": (0.0, 1.0, False),
                  "lpips_worst": (0.0, 1.0, False), "eyes_ssim": (0.0, 1.0, True)}  # (low, high, higher is better)
-ORDERS = ("gain", "gain_per_mac")
+ORDERS = ("cost", "gain", "cost_per_mac", "gain_per_mac")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class MixedInt8Config:
     floor: float = 40.0
     floor_metric: str = "psnr"
     float_layers: tuple = ()  # given: no search, exactly these stay float (the floor is then only reported)
-    order: str = "gain"  # rank by PSNR gained alone float ("gain") or gained per float MAC ("gain_per_mac")
+    order: str = "cost"  # rank by the cost alone INT8 ("cost"), the gain alone float ("gain"), or per float MAC
     search_width: int = 1  # candidates tried per step (1: follow the ranking)
     calibration_images: int = 32
     calibration_size: int = 512
@@ -188,7 +189,8 @@ class MixedInt8Method:
                     f"{scoring.images} calibration-side photos at {scoring.size} px. Received: floor={config.floor!r}")
             sensitivity = int8_sensitivity(source.model, layers, calibration, scoring, lpips_metric,
                                            config.threads, config.per_channel, progress=False,
-                                           modes=("alone_float",))  # what the ranking needs
+                                           modes=("alone_int8",) if config.order.startswith("cost")
+                                           else ("alone_float",))  # what the ranking needs
             ranking = rank(sensitivity, config, source.model)
             chosen, quality, steps = search(config, calibrated, nodes, scorer, ranking, run)
         content = quantize(calibrated, float_nodes_for(nodes, chosen), config.per_channel)
@@ -238,27 +240,32 @@ class MixedInt8Method:
 
 
 def rank(sensitivity, config, model):
-    """Groups by what leaving each alone float buys back in the floor's metric (per float MAC if asked)."""
-    from models.complexity import layer_macs
-
-    metric = config.floor_metric
-    higher = FLOOR_METRICS[metric][2]
-    full = sensitivity["full_int8"]
+    """Groups by their measured sensitivity in the floor's metric, most sensitive first: "cost" = what a
+    group loses when it alone is INT8 (the rest float), "gain" = what it buys back when it alone stays
+    float (the rest INT8); "_per_mac" divides by the float MACs it would add (glue counts as 1 kMAC/px).
+    "cost" is the default: on DCT-Net leaving `Conv` float alone gains nothing (its output is requantized
+    for Conv_1 and the x0 skip), while quantizing it alone costs 10 dB."""
+    metric = config.floor_metric  # every metric has its row entry (summarize: psnr, psnr_worst, lpips, ...)
+    higher = FLOOR_METRICS[config.floor_metric][2]
+    mode, ends = ("alone_int8", "all_float") if config.order.startswith("cost") else ("alone_float", "full_int8")
+    base = sensitivity[ends]
     per_px = {}
-    if config.order == "gain_per_mac":  # MACs per input pixel, a low-rank pair summed under its layer
+    if config.order.endswith("_per_mac"):  # MACs per input pixel, a low-rank pair summed under its layer
+        from models.complexity import layer_macs
+
         for name, macs in layer_macs(model, 64, 64).items():
             per_px[name.removesuffix("_lowrank_a")] = per_px.get(name.removesuffix("_lowrank_a"), 0) + macs / 4096
 
-    def gain(row):
-        value, base = row["alone_float"].get(metric), full.get(metric)
-        if value is None or base is None:
-            return row["psnr_gain_alone_float"]
-        g = value - base if higher else base - value
-        if config.order == "gain_per_mac":
-            g = g / (1.0 + per_px.get(row["layer"], 0.0) / 1000.0)  # glue costs ~ a 1 kMAC/px conv
-        return g
+    def score(row):
+        value, ref = row[mode].get(metric), base.get(metric)
+        if value is None or ref is None:  # e.g. eyes SSIM where a table has no faces: fall back to PSNR
+            value, ref, sign = row[mode]["psnr"], base["psnr"], 1
+        else:
+            sign = 1 if higher else -1
+        s = sign * (ref - value) if mode == "alone_int8" else sign * (value - ref)
+        return s / (1.0 + per_px.get(row["layer"], 0.0) / 1000.0) if per_px else s
 
-    return [r["layer"] for r in sorted(sensitivity["rows"], key=lambda r: -gain(r))]
+    return [r["layer"] for r in sorted(sensitivity["rows"], key=lambda r: -score(r))]
 
 
 register(MixedInt8Method())
