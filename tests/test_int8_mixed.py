@@ -162,3 +162,22 @@ def test_sensitivity_cli_refuses_bad_paths_by_name(capsys):
     assert "--json must name a .json file. Received: 'out.txt'" in capsys.readouterr().err
     assert main(["sensitivity", "--json", "o.json", "--calibration-size", "500"]) == 2
     assert "calibration_size=500" in capsys.readouterr().err
+
+
+def test_lab_page_shows_the_sensitivity_chart_and_the_floor():
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard_pages import sensitivity_chart
+    from tests.conftest import ROOT
+
+    table = sensitivity_chart.load_table("anime")
+    assert len([r for r in table["rows"] if r["kind"] == "conv"]) == 18  # the original's table is shipped
+    df = sensitivity_chart.frame(table)
+    assert {n.removesuffix(" (glue)") for n in df.loc[df["kept float"], "layer"]} == set(table["mix"]["float_layers"])
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.switch_page("dashboard_pages/lab.py")
+    at.run()
+    at.selectbox(key="lab_method").set_value("tflite_int8_mixed").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.get("plotly_chart")
+    assert any(n.label == "floor" for n in at.number_input)
