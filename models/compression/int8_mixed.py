@@ -47,6 +47,7 @@ class MixedInt8Config:
     calibration_size: int = 512
     calibration_seed: int = 0
     calibration_crop: str = "centre"
+    calibration_range: str = "minmax"  # or "p99.99" (docs/compression.md: calibration that pays)
     score_images: int = 8
     score_size: int = 512
     per_channel: bool = True
@@ -77,7 +78,7 @@ class MixedInt8Config:
         from models.int8_selective import Calibration
 
         return Calibration(self.calibration_images, self.calibration_size, self.calibration_seed,
-                           self.calibration_crop)
+                           self.calibration_crop, self.calibration_range)
 
     def scoring(self):
         from models.sensitivity import ScoringSet
