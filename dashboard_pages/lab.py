@@ -70,6 +70,20 @@ cls = METHODS[method].config_class
 doc = (cls.__doc__ or "").strip().split("\n\n")[0]
 if doc and not doc.startswith(f"{cls.__name__}("):  # dataclasses without a docstring get their signature
     st.caption(doc)
+if method == "tflite_int8_mixed":  # the floor is a parameter below; show what each layer costs first
+    from dashboard_pages import sensitivity_chart
+
+    table = sensitivity_chart.load_table(style)
+    with st.expander("Per-layer INT8 sensitivity (what the floor search ranks by)", expanded=table is not None):
+        if table is None:
+            st.info(f"No sensitivity table for {style}: `python -m evaluation sensitivity --style {style} "
+                    f"--json docs/data/int8_sensitivity_{style}.json` makes one.")
+        else:
+            st.plotly_chart(sensitivity_chart.figure(table), use_container_width=True)
+            st.caption(f"{table['scoring']['images']} calibration-side photos at {table['scoring']['size']} px; "
+                       f"full INT8 {table['full_int8']['psnr']:.2f} dB, every layer float "
+                       f"{table['all_float']['psnr']:.2f} dB. Red: kept float by the mix at "
+                       f"{(table.get('mix') or {}).get('floor', {}).get('value', '-')} dB.")
 st.markdown(f"**{method} parameters** (defaults from `{METHODS[method].config_class.__name__}`)")
 try:
     config = config_widgets(method, "lab_cfg")

@@ -138,6 +138,9 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     add_run(sub)
+    from evaluation import sensitivity_cli
+
+    sensitivity_cli.register(sub)  # python -m evaluation sensitivity: per-layer INT8 sensitivity
     return parser
 
 

@@ -34,6 +34,7 @@ class Entry:
     steps: tuple = ()  # ((method, {field: value}), ...); () is the original
     quick: "MappingProxyType[int, dict]" = field(default_factory=lambda: _frozen({}))  # step -> overrides
     description: str = ""
+    in_quick: bool = True  # False: a full build makes it, a quick build says it is full-build only
 
     def __post_init__(self):
         require(isinstance(self.name, str) and self.name and "/" not in self.name and self.name.strip() ==
@@ -69,11 +70,13 @@ class Entry:
         return out
 
 
-def _e(name, *steps, quick=None, description=""):
-    return Entry(name, tuple(steps), _frozen(quick or {}), description)
+def _e(name, *steps, quick=None, description="", in_quick=True):
+    return Entry(name, tuple(steps), _frozen(quick or {}), description, in_quick)
 
 
 QUICK_CALIB = {"calibration_images": 4, "calibration_size": 256}
+# mixed INT8 (docs/compression.md): the search scores 8 calibration-side photos at the serving size
+QUICK_MIX = {"calibration_images": 3, "calibration_size": 256, "score_images": 2, "score_size": 256}
 # The shipped students' specs and training settings (scripts/train_students.sh, scripts/train_recipe.sh):
 # a build loads the shipped weights when they were trained from this original, and trains with these
 # settings otherwise.
@@ -101,6 +104,10 @@ DEFAULT_CATALOGUE = (
     _e("int8-dynamic", ("tflite_int8_dynamic", {}), description="LiteRT, dynamic-range INT8 weights"),
     _e("int8-full", ("tflite_int8_full", {}), quick={0: QUICK_CALIB},
        description="LiteRT full INT8, calibrated on real portraits, guided filter kept float"),
+    _e("int8-mixed-40", ("tflite_int8_mixed", {"floor": 40.0}), quick={0: QUICK_MIX},
+       description="LiteRT INT8, the most sensitive layers kept float until mean PSNR >= 40 dB"),
+    _e("int8-mixed-42", ("tflite_int8_mixed", {"floor": 42.0}), in_quick=False,
+       description="LiteRT INT8, the most sensitive layers kept float until mean PSNR >= 42 dB"),
     # Pruning where the MACs are (the quarter-resolution trunk), recovered with the distillation recipe;
     # the shipped weights are loaded (hours of CPU training): docs/compression.md
     _e("prune-t375", ("prune", recovered("prune-t375")),

@@ -307,6 +307,8 @@ def _build_entry(store, options, state, entry, catalogue, say):
     if missing:
         return Outcome(style, entry.name, "unavailable",
                        f"not available yet: method(s) {', '.join(missing)} not in models.compression.METHODS")
+    if options.quick and not entry.in_quick:
+        return Outcome(style, entry.name, "unavailable", "not in a quick build: a full-build entry")
     reason = _needs_photos(entry.chain(options.quick))
     if reason:
         return Outcome(style, entry.name, "unavailable", f"not on this machine: {reason}")

@@ -54,6 +54,12 @@ def variant_plan(finetune_steps):
         (f"SVD trunk 50% MACs/layer + FT {finetune_steps}", [("svd", {**svd50, **ft})], "tflite_fp32", {}),
         ("INT8 full, 96 calibration portraits at 512 px", [], "tflite_int8_full",
          {"calibration_images": 96, "calibration_size": 512}),
+        ("INT8 full, 32 calibration portraits at 512 px", [], "tflite_int8_full",
+         {"calibration_images": 32, "calibration_size": 512}),
+        # mixed precision: float layers chosen on 8 calibration-side photos at 512 px (docs/compression.md)
+        ("INT8 mixed, floor 38 dB", [], "tflite_int8_mixed", {"floor": 38.0}),
+        ("INT8 mixed, floor 42 dB", [], "tflite_int8_mixed", {"floor": 42.0}),
+        ("INT8 mixed, floor 40 dB", [], "tflite_int8_mixed", {"floor": 40.0}),
     ]
 
 

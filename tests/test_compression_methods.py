@@ -14,6 +14,8 @@ from tests.conftest import seeded_tiny_dctnet, shared_or_skip
 # Per-method settings that keep this generic run fast; every other method runs its default config.
 # ("work_dir" / "finetune_dir" fields, when a method has them, are pointed at the test's tmp folder.)
 FAST = {"tflite_int8_full": {"calibration_images": 2, "calibration_size": 64},
+        "tflite_int8_mixed": {"calibration_images": 2, "calibration_size": 64, "score_images": 2, "score_size": 64,
+                              "floor": 10.0, "latency_runs": 1},
         "distill": {"width": 4, "blocks": 1, "steps": 2, "batch_size": 1, "crop": 32, "image_side": 64,
                     "max_images": 2, "use_shipped": False}}
 

@@ -35,3 +35,4 @@ from models.compression import pruning  # noqa: E402,F401  prune
 from models.compression import svd  # noqa: E402,F401  svd
 from models.compression import export_methods  # noqa: E402,F401  tflite_fp32/fp16/int8_dynamic/int8_full
 from models.compression import distillation  # noqa: E402,F401  distill
+from models.compression import int8_mixed  # noqa: E402,F401  tflite_int8_mixed

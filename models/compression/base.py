@@ -32,6 +32,7 @@ class CompressionReport:
     changed: list = field(default_factory=list)  # "Conv_4: 128 -> 96 output channels"
     skipped: list = field(default_factory=list)  # "Conv: rank 40 would not reduce MACs"
     notes: list = field(default_factory=list)
+    details: dict = field(default_factory=dict)  # method-specific tables (e.g. tflite_int8_mixed's sensitivity)
 
     def to_dict(self):
         return dataclasses.asdict(self)
