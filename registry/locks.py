@@ -78,7 +78,7 @@ class FileLock:
         if self.try_acquire():
             return self
         if say is not None:
-            say(f"waiting for {self.holder()}" + (f" ({waiting})" if waiting else ""))
+            say(f"waiting for {self.holder()}" + (f" {waiting}" if waiting else ""))
         fd = self._open()
         fcntl.flock(fd, fcntl.LOCK_EX)
         self._own(fd)
