@@ -209,11 +209,22 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from registry.store import Store
 
+    from mlflow.exceptions import MlflowException
+
+    from registry.pipeline import store_trouble
+
     try:
         store = Store(uri=args.tracking_uri)
         return args.func(args, store)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the store is busy, unreachable or from another MLflow: say so, in one line
+        trouble = store_trouble(exc)
+        if trouble is None and not isinstance(exc, MlflowException):
+            raise
+        first = (trouble or str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
+        print(f"error: {first}", file=sys.stderr)
         return 2
 
 

@@ -9,6 +9,7 @@ an alias points at one version of one style's model.
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,16 +120,23 @@ def download_version(style, version, store=None):
     if found:
         return found[0].parent, mv
     store.activate()
-    tmp = cache.with_name(f".{cache.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(tmp))
-    if not sorted(tmp.glob(f"artifacts/*/{MANIFEST}")):
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    # a private download folder, renamed into place when complete: two processes loading the same
+    # version at once never see each other's half-written files; the second rename loses and uses the first
+    tmp = Path(tempfile.mkdtemp(dir=cache.parent, prefix=f".{cache.name}.partial-"))
+    try:
+        mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(tmp))
+        if not sorted(tmp.glob(f"artifacts/*/{MANIFEST}")):
+            raise FileNotFoundError(f"{keys.model_name(style)} version {mv.version}: its model at {mv.source} "
+                                    "holds no variant folder (not made by this registry?)")
+        if cache.exists() and not sorted(cache.glob(f"artifacts/*/{MANIFEST}")):
+            shutil.rmtree(cache, ignore_errors=True)  # not a complete cache entry (an older layout)
+        try:
+            os.replace(tmp, cache)
+        except OSError:  # another process put a complete copy there first
+            pass
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise FileNotFoundError(f"{keys.model_name(style)} version {mv.version}: its model at {mv.source} "
-                                "holds no variant folder (not made by this registry?)")
-    shutil.rmtree(cache, ignore_errors=True)
-    os.replace(tmp, cache)
     return sorted(cache.glob(f"artifacts/*/{MANIFEST}"))[0].parent, mv
 
 

@@ -26,6 +26,7 @@ SOURCE_RUN = "registry.source_run"  # on evaluation runs: the build run whose mo
 VERSION = "registry.version"  # on evaluation runs, once the version exists (informative only)
 EVAL_PROFILE = "eval.profile"  # hash of images + sizes + runs: what "the same evaluation" means
 ENV_ID = "env.env_id"
+WRITER = "registry.writer"  # host:pid of the build that wrote a run (is a RUNNING run's writer still alive?)
 MACHINE = "registry.machine"  # evaluation.environment.machine_id: "evaluated on this machine?"
 # The design's names for the variant's origin (docs/DESIGN.md "Registry names").
 METHOD = "compression.method"  # "original", "tflite_fp16", "prune+tflite_int8_full"

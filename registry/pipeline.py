@@ -13,6 +13,16 @@ For every style and catalogue entry:
    original's outputs, and publish (build run + evaluation run, model version last; registry/publish.py).
 A kill at any point leaves no version without its artifacts and metrics: the next build marks the
 interrupted runs FAILED and redoes that entry. A failing entry is reported and the build goes on.
+
+Several builds at once (the dashboard's first-run button and a terminal; teammates on one server):
+- each build stages its files in its own folder (`<data>/staging/<host>-<pid>-<random>/`), removed
+  at its end; folders of builds that died on this host are removed by the next build;
+- an entry is built under a file lock (`<data>/locks/<store>/<style>-<entry>.lock`): a second build
+  on this machine leaves an entry another build holds for later, builds the others, then waits for
+  it (one line: whom it waits for) and finds it registered;
+- builds on different machines do not share those locks: `publish` checks after creating a model
+  version, and of two versions with one identity the lower number wins; the loser removes its own
+  and reports the winner's (registry/publish.py).
 """
 
 import contextlib
@@ -26,6 +36,7 @@ from pathlib import Path
 from evaluation.environment import git_commit
 from models.validation import require
 from registry import keys, measure
+from registry.locks import writer_alive
 from registry.catalogue import DEFAULT_CATALOGUE, ORIGINAL, parent_name, select
 
 QUICK_SAMPLES = ("face_crop.jpg", "half_body.jpg", "astronaut.png")  # bundled in models/samples
@@ -141,6 +152,7 @@ class _StyleState:
     code: str = ""
     machine: str = ""
     original: object = None
+    staging: Path | None = None  # this build's private folder
     prefixes: dict = field(default_factory=dict)  # config hash of a Keras chain prefix -> KerasVariant
 
 
@@ -269,31 +281,94 @@ def build(options=None, store=None, progress=None, catalogue=DEFAULT_CATALOGUE, 
     total = len(entries) * len(options.styles)
     progress = progress or (lambda step, total, message: None)
     outcomes = []
-    step = 0
     code = keys.code_version()  # once per build: entries of one build share one code version
     machine = measure.machine_id()
-    for style in options.styles:
-        state = _StyleState(style, code=code, machine=machine)
-        for entry in entries:
-            progress(step, total, f"{style}/{entry.name}")
-            start = time.perf_counter()
-            try:
-                outcome = _build_entry(store, options, state, entry, catalogue,
-                                       lambda msg, s=step: progress(s, total, f"{style}/{entry.name}: {msg}"))
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # one bad entry must not stop the others
-                detail = traceback.format_exc(limit=-3)
-                outcome = Outcome(style, entry.name, "failed", f"{type(exc).__name__}: {exc}\n{detail}")
-            outcome.seconds = time.perf_counter() - start
-            outcomes.append(outcome)
-            step += 1
-            first = outcome.message.splitlines()[0] if outcome.message else ""
-            log(f"{style}/{entry.name}: {outcome.status}"
-                + (f" as version {outcome.version}" if outcome.version else "")
-                + f" ({first}; {outcome.seconds:.0f} s)")
-            progress(step, total, f"{style}/{entry.name}: {outcome.status}")
+    staging = _private_staging(store)
+    try:
+        for style in options.styles:
+            state = _StyleState(style, code=code, machine=machine, staging=staging)
+            deferred = []
+            for entry in entries:
+                lock = _entry_lock(store, style, entry)
+                parent = parent_name(entry, catalogue)  # a chain reuses its parent's model: wait for it too
+                if parent != ORIGINAL and parent in {e.name for e, _ in deferred}:
+                    log(f"{style}/{entry.name}: after {style}/{parent}, which another build is making")
+                    deferred.append((entry, lock))
+                elif not lock.try_acquire():
+                    log(f"{style}/{entry.name}: {lock.holder()} is building it; coming back to it after the others")
+                    deferred.append((entry, lock))
+                else:
+                    outcomes.append(_run_entry(store, options, state, entry, catalogue, lock, len(outcomes),
+                                               total, progress, log))
+            for entry, lock in deferred:
+                lock.acquire(log, f"to finish {style}/{entry.name}")
+                outcomes.append(_run_entry(store, options, state, entry, catalogue, lock, len(outcomes), total,
+                                           progress, log))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return outcomes
+
+
+def _private_staging(store):
+    """This build's own staging folder; folders of builds that died on this host are removed first."""
+    import os
+    import socket
+    import uuid
+
+    from registry.locks import pid_alive
+
+    root = store.data / "staging"
+    host = socket.gethostname()
+    if root.is_dir():
+        for old in root.iterdir():
+            parts = old.name.rsplit("-", 2)
+            if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not pid_alive(parts[1]):
+                shutil.rmtree(old, ignore_errors=True)
+    folder = root / f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _entry_lock(store, style, entry):
+    from registry.locks import FileLock
+
+    return FileLock(store.data / "locks" / keys.short_hash(store.uri, 8) / f"{style}-{entry.name}.lock")
+
+
+def _run_entry(store, options, state, entry, catalogue, lock, step, total, progress, log):
+    """One entry under its lock -> Outcome (a failure is an outcome, never an exception)."""
+    style = state.style
+    progress(step, total, f"{style}/{entry.name}")
+    start = time.perf_counter()
+    try:
+        outcome = _build_entry(store, options, state, entry, catalogue,
+                               lambda msg: progress(step, total, f"{style}/{entry.name}: {msg}"))
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # one bad entry must not stop the others
+        trouble = store_trouble(exc)
+        detail = "" if trouble else "\n" + traceback.format_exc(limit=-3)
+        outcome = Outcome(style, entry.name, "failed", (trouble or f"{type(exc).__name__}: {exc}") + detail)
+    finally:
+        lock.release()
+    outcome.seconds = time.perf_counter() - start
+    first = outcome.message.splitlines()[0] if outcome.message else ""
+    log(f"{style}/{entry.name}: {outcome.status}"
+        + (f" as version {outcome.version}" if outcome.version else "")
+        + f" ({first}; {outcome.seconds:.0f} s)")
+    progress(step + 1, total, f"{style}/{entry.name}: {outcome.status}")
+    return outcome
+
+
+def store_trouble(exc):
+    """One line for a store that is busy or unreachable (no traceback: nothing in our code is wrong)."""
+    kind = type(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else kind.__name__
+    if kind.__module__.startswith("sqlalchemy") and "locked" in str(exc):
+        return f"the store stayed busy (database is locked) for too long: {text}; run the build again"
+    if kind.__module__.startswith(("requests", "urllib3")) or "API request to" in str(exc):
+        return f"the tracking server did not answer: {text}"
+    return None
 
 
 def _build_entry(store, options, state, entry, catalogue, say):
@@ -316,12 +391,13 @@ def _build_entry(store, options, state, entry, catalogue, say):
     parent = parent_name(entry, catalogue)
     built = Built(style, entry.name, chain, keys.config_hash(style, chain), state.code,
                   options.profile if entry.quick and options.quick else "full",
-                  folder=store.data / "staging" / style / keys.config_hash(style, chain) / "variant",
+                  folder=state.staging / style / keys.config_hash(style, chain) / "variant",
                   parent=f"{style}/{parent}" if parent else None, description=entry.description)
     settings = options.eval_settings()
     existing = find_version(store, style, built.config_hash, built.code_version)
     if existing is not None:
-        if store.client.get_run(existing.run_id).info.status == "RUNNING":
+        run = store.client.get_run(existing.run_id)
+        if run.info.status == "RUNNING" and not writer_alive(run.data.tags.get(keys.WRITER, "")):
             # killed after the version was created: the version is complete, close its build run
             store.client.set_terminated(existing.run_id, "FINISHED")
         if measure.has_evaluation(store, style, existing, settings, state.machine):
@@ -343,7 +419,7 @@ def _build_entry(store, options, state, entry, catalogue, say):
     stale = fail_stale_runs(store, style, built.config_hash)
     if stale:
         say(f"marked {len(stale)} interrupted run(s) FAILED")
-    work = store.data / "staging" / style / f"{built.config_hash}.work"
+    work = state.staging / style / f"{built.config_hash}.work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
@@ -358,9 +434,16 @@ def _build_entry(store, options, state, entry, catalogue, say):
         say("registering")
         from registry.publish import publish
 
-        version = publish(store, built, records, settings, machine=state.machine)
+        meanwhile = find_version(store, style, built.config_hash, built.code_version)
+        if meanwhile is not None:  # another machine's build registered it while this one compressed
+            return Outcome(style, entry.name, "skipped", f"registered meanwhile by another build as version "
+                           f"{meanwhile.version}", int(meanwhile.version))
+        version, removed = publish(store, built, records, settings, machine=state.machine)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    shutil.rmtree(built.folder.parent, ignore_errors=True)  # the registry holds it now
+        shutil.rmtree(built.folder.parent, ignore_errors=True)  # the registry holds it now
+    if removed is not None:
+        return Outcome(style, entry.name, "skipped", f"registered at the same moment by another build as version "
+                       f"{version.version}; this build's version {removed} was removed", int(version.version))
     return Outcome(style, entry.name, "registered", f"{built.method}, config {built.config_hash}",
                    int(version.version))

@@ -5,6 +5,12 @@ then the first evaluation run logs its metrics; only then is the model version c
 tags included). A build killed before that point leaves a RUNNING/unlinked run that read-back
 ignores and the next build marks FAILED; it never leaves a version without artifacts or metrics.
 
+Two writers that both found no version and both published (two machines on one server) are
+settled right after the create: of the versions carrying one identity (style, config hash, code
+version) the lowest number wins; the other writer deletes its own version, marks its two runs as
+duplicates and deletes them, and reports the winner. Numbers only grow, and a writer's create
+commits before any later create, so every writer agrees on the winner without a lock.
+
 Evaluation runs link to a version through `registry.source_run` (the build run id, known before
 the version exists), so the same version measured on a laptop, a server and a GPU over weeks is a
 history of runs, never an overwrite.
@@ -17,6 +23,7 @@ from pathlib import Path
 
 from evaluation.environment import CODE_FIELDS, MACHINE_FIELDS, RUN_FIELDS
 from registry import keys
+from registry.locks import writer_alive, writer_id
 from registry.metrics import flatten
 
 PYFUNC_FILE = Path(__file__).resolve().parent / "pyfunc_model.py"
@@ -68,7 +75,7 @@ def log_evaluation(store, style, source_run, variant, records, settings, version
     env = records[0]["env"]
     tags = {keys.KIND: "evaluation", keys.SOURCE_RUN: source_run, keys.VARIANT: variant,
             keys.STYLE: style, keys.EVAL_PROFILE: keys.eval_profile(settings),
-            keys.CONFIG_HASH: config_hash or "", keys.MACHINE: machine or "",
+            keys.CONFIG_HASH: config_hash or "", keys.MACHINE: machine or "", keys.WRITER: writer_id(),
             "eval.runtime": ",".join(sorted({r["runtime"] for r in records})),
             "eval.precision": ",".join(sorted({r["precision"] for r in records})),
             "eval.device": ",".join(sorted({r["device"] for r in records})),
@@ -99,7 +106,10 @@ def log_evaluation(store, style, source_run, variant, records, settings, version
 
 
 def publish(store, built, records, settings, machine=None):
-    """Build run (params, tags, artifacts, model) -> evaluation run -> model version, in that order."""
+    """Build run (params, tags, artifacts, model) -> evaluation run -> model version, in that order.
+
+    Returns (the version holding this identity, None) or, when another writer registered it at the
+    same moment, (the winner's version, the number of this writer's removed version)."""
     import mlflow
 
     from registry.signature import image_signature
@@ -110,7 +120,7 @@ def publish(store, built, records, settings, machine=None):
     tags = built.tags()
     folder = Path(built.folder)
     with mlflow.start_run(experiment_id=store.experiment_id(style), run_name=f"build {built.variant}",
-                          tags={keys.KIND: "build", **tags}) as run:
+                          tags={keys.KIND: "build", keys.WRITER: writer_id(), **tags}) as run:
         run_id = run.info.run_id
         mlflow.log_params(params_of(built.chain))
         for item in sorted(folder.iterdir()):  # small files for the UI; the weights live in the model
@@ -130,14 +140,43 @@ def publish(store, built, records, settings, machine=None):
             name, source=info.model_uri, run_id=run_id, tags=tags, model_id=info.model_id,
             description=built.description or None)
         client.set_tag(eval_run, keys.VERSION, version.version)
-    return version
+    return settle(store, built, version, run_ids=(eval_run, run_id))
+
+
+def settle(store, built, version, run_ids=()):
+    """Check after create: keep one version per identity (the lowest number); see the module doc."""
+    from mlflow.exceptions import MlflowException
+
+    from registry.queries import find_version
+
+    winner = find_version(store, built.style, built.config_hash, built.code_version)
+    if winner is None or int(winner.version) >= int(version.version):
+        return version, None
+    client = store.client
+    client.delete_model_version(version.name, version.version)
+    for run_id in run_ids:
+        client.set_tag(run_id, "registry.note", f"duplicate of version {winner.version}, registered at the "
+                                                 "same moment by another build: removed")
+        client.delete_run(run_id)
+    model_id = getattr(version, "model_id", None)
+    if model_id:
+        try:
+            client.delete_logged_model(model_id)
+        except (MlflowException, AttributeError):  # older servers: the run's deletion hides it anyway
+            pass
+    return winner, int(version.version)
 
 
 def fail_stale_runs(store, style, config_hash):
-    """Mark runs a killed build left RUNNING for this variant FAILED (read-back ignores them anyway)."""
+    """Mark runs a killed build left RUNNING for this variant FAILED (read-back ignores them anyway).
+
+    Only runs whose writer is surely gone (a dead pid on this host, or no writer tag): a build
+    running at this moment, here or on another machine, keeps its open runs."""
     client = store.client
-    stale = client.search_runs([store.experiment_id(style)],
-                               f"tags.`{keys.CONFIG_HASH}` = '{config_hash}' and attributes.status = 'RUNNING'")
+    stale = [r for r in client.search_runs([store.experiment_id(style)],
+                                           f"tags.`{keys.CONFIG_HASH}` = '{config_hash}' and "
+                                           "attributes.status = 'RUNNING'")
+             if not (r.data.tags.get(keys.WRITER) and writer_alive(r.data.tags[keys.WRITER]))]
     for run in stale:
         client.set_terminated(run.info.run_id, "FAILED")
         client.set_tag(run.info.run_id, "registry.note", "interrupted build: no model version was created")

@@ -213,7 +213,11 @@ def _load_text(store, run_id, path):
 
 
 def find_version(store, style, config_hash, code_version):
-    """The model version with this identity (the newest if several), or None."""
+    """The model version with this identity, or None.
+
+    The lowest number when several exist: that is the one two racing writers agree to keep
+    (registry/publish.py `settle`), so readers pick it too, even in the instant before the other
+    is removed."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -222,8 +226,8 @@ def find_version(store, style, config_hash, code_version):
             f"and tags.`{keys.CODE_VERSION}` = '{code_version}'")
     except MlflowException:
         return None
-    found = [v for v in found if v.status == "READY"]
-    return max(found, key=lambda v: int(v.version)) if found else None
+    found = [v for v in found if v.status != "FAILED_REGISTRATION"]
+    return min(found, key=lambda v: int(v.version)) if found else None
 
 
 def evaluation_runs(store, style, version):

@@ -5,6 +5,15 @@ Resolution order for the tracking URI: the `uri` argument (CLI `--tracking-uri`)
 `<data>/mlartifacts`, where <data> is `$DCTNET_LAB_DATA` or `<project>/lab_data` (git-ignored,
 created on first use). The registry URI always follows the tracking URI. Telemetry is switched off
 before mlflow is imported.
+
+Several writers at once: MLflow creates or upgrades a SQLite store's tables when a process first
+opens it, and two processes doing that together corrupt it (`table _alembic_tmp_latest_metrics already
+exists`, a half-migrated file). So the first open of a SQLite store happens under a file lock beside
+it (`mlflow.db.lock`): one process creates the tables, the others wait, saying so in one line, then
+find them made. Under that lock the file is switched to WAL (readers never block writers) and tables
+left by a migration that was killed midway are dropped so it can rerun. Every SQLite connection waits
+up to 120 s for a busy database instead of failing after SQLite's 5 s. A tracking server creates its
+schema itself when it starts: nothing to do there.
 """
 
 import os
@@ -18,6 +27,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 from registry.keys import ROOT, model_name  # noqa: E402
 
 DEFAULT_DATA = ROOT / "lab_data"
+SQLITE_BUSY_TIMEOUT_S = 120
 _OURS = set()  # URIs this process activated: mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI,
 # which must not later read as the user's choice
 
@@ -37,6 +47,7 @@ class Store:
 
     uri: str | None = None
     data: Path | None = None
+    say: object = None  # one-line notices (waiting for another writer); default: stderr
 
     def __post_init__(self):
         self.data = Path(self.data) if self.data is not None else data_dir()
@@ -68,7 +79,38 @@ class Store:
 
         # The fluent API (pyfunc.log_model, start_run) reads the global URIs: keep them in step.
         self.activate_uris()
-        return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        if self.sqlite_path is None:
+            return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        _wait_when_busy()
+        return self._open_sqlite_once(lambda: MlflowClient(tracking_uri=self.uri, registry_uri=self.uri))
+
+    @property
+    def sqlite_path(self):
+        """The database file of a SQLite store (None for a server or another database)."""
+        if not self.uri.startswith("sqlite:///"):
+            return None
+        return Path(self.uri[len("sqlite:///"):].split("?")[0])
+
+    def notify(self, text):
+        (self.say or _stderr)(text)
+
+    def _open_sqlite_once(self, make_client):
+        """Create/upgrade the tables under a lock beside the file; other processes wait for it.
+
+        MlflowClient() opens the tracking store (creating tables) and the first registry call opens
+        the registry's: both happen under the lock."""
+        from registry.locks import FileLock
+
+        path = self.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path.with_name(path.name + ".lock"),
+                        f"opening {path} (creating or upgrading its tables when needed)")
+        with lock.acquire(self.notify):
+            _repair_sqlite(path)
+            client = make_client()  # opens the tracking store: creates / upgrades / checks its tables
+            client.search_registered_models(max_results=1)  # and the model registry's
+            _repair_sqlite(path)  # a fresh file: WAL now
+        return client
 
     def activate(self):
         """Point mlflow's fluent API at this store (call before any mlflow.start_run)."""
@@ -119,6 +161,47 @@ class Store:
     def describe(self):
         where = f"embedded store {self.uri}" if self.embedded else f"tracking server {self.uri}"
         return where
+
+
+def _stderr(text):
+    import sys
+
+    print(text, file=sys.stderr, flush=True)
+
+
+_BUSY = []
+
+
+def _wait_when_busy():
+    """Every SQLite connection SQLAlchemy opens in this process waits for a busy database (once)."""
+    if _BUSY:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _busy_timeout(dbapi_connection, record):
+        import sqlite3
+
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+
+    _BUSY.append(_busy_timeout)
+
+
+def _repair_sqlite(path):
+    """WAL mode, and no tables of a migration step that was killed midway (alembic reruns the step)."""
+    import sqlite3
+
+    if not path.exists():
+        return
+    with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as db:
+        db.execute("PRAGMA journal_mode = WAL")
+        leftovers = [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_alembic\\_tmp\\_%' ESCAPE '\\'")]
+        for name in leftovers:
+            db.execute(f'DROP TABLE "{name}"')
+    db.close()
 
 
 def get_store(store=None, uri=None):
