@@ -7,9 +7,10 @@ Caching, and why:
   build, Lab, alias setting) calls `registry_changed()`.
 - loaded variants are st.cache_resource (`live_variant`): one model / interpreter per version and
   mode for the whole server, each behind its own lock (dashboard_pages/live.py).
-- cartoons of a photo are st.cache_data keyed by the photo's content digest (`cartoon`): showing the
-  same photo again (another page, another session, a rerun) reuses the output and the latency
-  measured when it was made.
+- cartoons of a photo are st.cache_data keyed by the photo's content digest (`cartoon`, Blind rating);
+  Compare's measured passes (outputs + warm-up-then-median timings) are kept per photo digest and
+  version set (`measured_pass`): showing the same photo again reuses the outputs and the latencies
+  measured when they were made.
 """
 
 import hashlib
@@ -193,7 +194,7 @@ def first_run_screen():
     st.write(f"No compressed variant is registered yet in **{store().describe()}**. The quick default "
              f"build makes the {len(DEFAULT_CATALOGUE)} catalogue variants of one style (original, LiteRT "
              "FP32/FP16/INT8, pruned, SVD, distilled students) with cheap settings, evaluates them on 3 "
-             "bundled photos at 256 px and registers them. On a 2-core CPU that takes about 5-10 minutes; "
+             "bundled photos at 512 px (face regions and face identity included) and registers them. On a 2-core CPU that takes about 5-10 minutes; "
              "`python -m registry build --quick` does the same from a terminal.")
     style = st.selectbox("Style to build", STYLES, index=STYLES.index(DEFAULT_STYLE), key="first_run_style")
     if st.button("Build the quick default registry", type="primary", key="first_run_build"):
@@ -236,6 +237,93 @@ def live_variant(uri, style, version, mode="full"):
     from dashboard_pages.live import load
 
     return load(style, version, mode, store())
+
+
+@st.cache_resource(show_spinner=False)
+def _measured_passes():
+    """Measured passes (outputs + live timings) by (store, style, versions, mode, photo digest, runs),
+    for the whole server; a plain dict behind a lock so the pass can draw its own progress bar."""
+    import threading
+
+    return {}, threading.Lock()
+
+
+def measured_pass(uri, style, versions, mode, photo_digest, photo, lives, runs, progress=None):
+    """live.measure over the Live of each version on one photo -> [(output, Timing)], cached by content:
+    a repeated photo (rerun, another page or session) shows the times measured when it was first run."""
+    from dashboard_pages.live import measure
+
+    cache, lock = _measured_passes()
+    key = (uri, style, tuple(versions), mode, photo_digest, runs)
+    with lock:
+        hit = cache.get(key)
+    if hit is None:
+        hit = measure(photo, lives, runs, progress)
+        with lock:
+            if len(cache) >= 256:
+                cache.pop(next(iter(cache)))  # the oldest
+            cache[key] = hit
+    return hit
+
+
+@st.cache_resource(show_spinner=False)
+def identity_unavailable():
+    from evaluation.identity import unavailable_reason
+
+    return unavailable_reason()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _faces_and_landmarks(photo_digest, _photo):
+    from evaluation.identity import landmarks
+    from models.faces import detect_faces
+
+    faces = detect_faces(_photo)
+    return landmarks(_photo, faces) if faces else []
+
+
+def identity_distances(photo_digest, photo, reference, outputs):
+    """{version: face-identity distance to the reference output (None: no face)} for one photo's outputs
+    (evaluation.identity; faces and landmarks from the input photo, cached by its digest)."""
+    from evaluation.identity import embed, identity_distance
+
+    shapes = _faces_and_landmarks(photo_digest, photo)
+    if not shapes:
+        return {}
+    refs = [embed(reference, s) for s in shapes]
+    return {v: (0.0 if out is reference else identity_distance(out, reference, shapes, refs))
+            for v, out in outputs.items()}
+
+
+@st.cache_resource(show_spinner=False)
+def this_machine():
+    from registry.measure import machine_id
+
+    return machine_id()
+
+
+def registry_speedups(uri, style):
+    """({(variant, size): (speed-up, noise band)} the Overview shows for THIS machine, note or None)."""
+    from decisions.comparisons import compare
+    from decisions.noise import LATENCY_REL_BAND, latency_band
+
+    records = records_of(uri, style)
+    if not records:
+        return {}, "The registry has no evaluation records to compare with."
+    comps = [c for c in compare(records) if c.mode == "full"]
+    here = [c for c in comps if c.hardware_id == this_machine()]
+    if not here:
+        return {}, ("The registry's latencies were measured on another machine: the Overview's speed-ups are "
+                    "not compared with this page's.")
+    base = {(c.size): c for c in here if c.is_baseline}
+    out = {}
+    for c in here:
+        s, b = c.metrics.get("speedup"), base.get(c.size)
+        if s is None or b is None:
+            continue
+        rel = max(latency_band(c, b) / max(c.metrics["p50_ms"], b.metrics["p50_ms"]), LATENCY_REL_BAND)
+        out[(c.variant, c.size)] = (s, rel * s)
+    return out, None
 
 
 @st.cache_resource(show_spinner="Loading LPIPS (AlexNet)…")

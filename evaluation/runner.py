@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evaluation import face_quality
+from evaluation import face_quality, identity
 from evaluation.environment import fingerprint
 from evaluation.performance import TimingConfig, measure_latency, measure_throughput, square_input
 from evaluation.quality import psnr, ssim, summary_metrics
@@ -143,6 +143,7 @@ def _quality_records(spec, predictor, base, images, size, config, reference, fac
                      lpips_note, same_as_reference):
     rows, face_rows, stage_rows = [], [], []
     notes = [lpips_note] if lpips_note else []
+    identity_note = identity.unavailable_reason() if "face_quality" in config.groups else None
     if same_as_reference:
         notes.append("this variant is the reference: identical outputs (PSNR infinite, stored as null)")
     for name, photo in images:
@@ -164,7 +165,11 @@ def _quality_records(spec, predictor, base, images, size, config, reference, fac
                 from models.faces import detect_faces
 
                 faces_by_size[key] = detect_faces(x)
-            face_rows.append(face_quality.face_row(name, out, ref, faces_by_size[key], lpips_metric))
+            row = face_quality.face_row(name, out, ref, faces_by_size[key], lpips_metric)
+            if faces_by_size[key] and identity_note is None:
+                row["identity"] = 0.0 if out is ref else _identity(x, out, ref, faces_by_size, key,
+                                                                    (spec.style, predictor.mode))
+            face_rows.append(row)
     records = []
     if "quality" in config.groups:
         metrics = summary_metrics(rows)
@@ -172,6 +177,7 @@ def _quality_records(spec, predictor, base, images, size, config, reference, fac
                                    notes=notes + [_ssim_note()]))
     if "face_quality" in config.groups:
         metrics, face_notes = face_quality.face_summary(face_rows)
+        face_notes += [identity_note or identity.NOTE]
         records.append(make_record(**base, size=size, group="face_quality", metrics=metrics, per_image=face_rows,
                                    notes=notes + face_notes + ([face_quality.LPIPS_NOTE] if lpips_metric else [])))
     if "stages" in config.groups and stage_rows:
@@ -181,6 +187,18 @@ def _quality_records(spec, predictor, base, images, size, config, reference, fac
         records.append(make_record(**base, size=size, group="stages", metrics=metrics,
                                    notes=["mean per-stage wall time over the quality images"]))
     return records
+
+
+def _identity(photo, output, reference, cache, key, reference_key):
+    """Face-identity distance of one photo's output; the photo's dlib landmarks and the reference's
+    embeddings are computed once per (style, mode, size, photo) and kept in the face cache beside the
+    detections (which depend on the photo only)."""
+    ref_key = ("identity",) + tuple(reference_key) + tuple(key)
+    if ref_key not in cache:
+        shapes = identity.landmarks(photo, cache[key])
+        cache[ref_key] = (shapes, [identity.embed(reference, s) for s in shapes])
+    shapes, ref_embeddings = cache[ref_key]
+    return identity.identity_distance(output, reference, shapes, ref_embeddings)
 
 
 def _ssim_note():
