@@ -40,6 +40,13 @@ def original_cartoonizer(style, max_side):
     return Cartoonizer(keras_network(load_model(style)), ProcessingConfig(max_side=max_side))
 
 
+@st.cache_resource(show_spinner=False)
+def warm_shapes(style, max_side):
+    """The photo shapes the cached original cartoonizer has already run at (its first call at a new shape
+    traces the graph: that call is labelled, not shown as the network's speed)."""
+    return set()
+
+
 # -- photos -----------------------------------------------------------------------------------------------
 
 def digest(photo):

@@ -119,6 +119,22 @@ for label, (work, results) in outputs.items():
         cols = st.columns(per_row)
         for col, (name, image, caption) in zip(cols, tiles[start:start + per_row]):
             col.image(image, caption=f"{name}: {caption}", width="stretch")
+    lines = []
+    for r in rows:
+        if r["photo"] != label or r["version"] == original_version:
+            continue
+        here = (f"{r['speedup']:.2f}x {'faster' if r['speedup'] >= 1 else 'slower'} than the original here "
+                f"({r['latency_ms']:.0f} vs {results[original_version][2].median_ms:.0f} ms, range "
+                f"{r['speedup_range']})")
+        if r["overview_speedup"] is None:
+            there = "the Overview has no speed-up for it at this size on this machine"
+        else:
+            there = (f"Overview {r['overview_speedup']:.2f}x: "
+                     + ("consistent (inside the noise band)" if r["agrees"] else "NOT consistent: outside the "
+                        "noise band (a loaded machine, or a different input size)"))
+        lines.append(f"- **{labels[r['version']]}**: {here}; {there}")
+    if lines:
+        st.markdown(f"**Speed on {label}** (median of {runs} timed calls after a warm-up):\n" + "\n".join(lines))
 
 st.subheader("Per-image metrics (against the original's output)")
 frame = pd.DataFrame(rows)

@@ -79,8 +79,11 @@ def _labels(spec, predictor, env):
             "mode": spec.mode, "env": env}
 
 
-def evaluate_variant(spec, images, config, reference, faces_by_size, lpips_metric, lpips_note, tick):
-    """All records of one variant. `images` is [(name, uint8 RGB)], `tick(label)` advances progress."""
+def evaluate_variant(spec, images, config, reference, faces_by_size, lpips_metric, lpips_note, tick,
+                     outputs=None):
+    """All records of one variant. `images` is [(name, uint8 RGB)], `tick(label)` advances progress;
+    `outputs` (a dict) receives the quality pass's {(size, image name): output} (the registry keeps a few
+    as sample cartoons without running the variant again)."""
     predictor = build_predictor(**spec.to_dict())
     env = fingerprint(threads=predictor.threads, delegate=predictor.delegate,
                       backend=getattr(predictor, "backend", None), device=predictor.device)
@@ -134,13 +137,14 @@ def evaluate_variant(spec, images, config, reference, faces_by_size, lpips_metri
             tick(f"{spec.name} {size}px memory")
         if {"quality", "face_quality", "stages"} & set(config.groups):
             records.extend(_quality_records(spec, predictor, base, images, size, config, reference,
-                                            faces_by_size, lpips_metric, lpips_note, same_as_reference))
+                                            faces_by_size, lpips_metric, lpips_note, same_as_reference,
+                                            outputs))
             tick(f"{spec.name} {size}px quality")
     return records
 
 
 def _quality_records(spec, predictor, base, images, size, config, reference, faces_by_size, lpips_metric,
-                     lpips_note, same_as_reference):
+                     lpips_note, same_as_reference, outputs=None):
     rows, face_rows, stage_rows = [], [], []
     notes = [lpips_note] if lpips_note else []
     identity_note = identity.unavailable_reason() if "face_quality" in config.groups else None
@@ -153,6 +157,8 @@ def _quality_records(spec, predictor, base, images, size, config, reference, fac
             out = ref
         else:  # portrait mode always runs, for its per-stage times
             out = predictor.predict(x)
+        if outputs is not None:
+            outputs[(size, name)] = out
         if predictor.mode == "portrait":
             stage_rows.append(predictor.last_stages())
         row = {"image": name, "psnr": psnr(out, ref), "ssim": ssim(out, ref)}
