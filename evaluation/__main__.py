@@ -52,7 +52,7 @@ def load_images(args):
     from models.images import ImageError, load_image
 
     if args.holdout:
-        from models.export import portrait_files
+        from models.portraits import portrait_files
 
         files = portrait_files("evaluation", args.images)
         root = Path(args.images) if args.images else files[0].parent.parent

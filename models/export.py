@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from models.validation import require
-from models.portraits import portrait_files  # noqa: F401 (callers still import it from here)
+from models.portraits import portrait_files
 from models.samples import photo_dir
 
 PRECISIONS = ("fp32", "fp16", "int8_dynamic", "int8_full")

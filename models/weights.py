@@ -149,16 +149,6 @@ def assign(model, tensors, arch=None):
     return model
 
 
-def extract(model, arch=None):
-    """TF1-named tensors of a plain-conv model (the inverse of `assign`)."""
-    tensors = {}
-    for name in layer_names((arch or Architecture()).num_blocks):
-        w, b = model.get_layer(name).get_weights()
-        scope = f"{SCOPE}/{tf1_scope(name)}"
-        tensors[f"{scope}/weights"], tensors[f"{scope}/biases"] = w, b
-    return tensors
-
-
 def save_npz(tensors, path):
     """float16 storage: lossless for weights that come from fp16 sources."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)

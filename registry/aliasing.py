@@ -37,11 +37,6 @@ def set_alias(style, alias, version, store=None):
     return int(target.version)
 
 
-def delete_alias(style, alias, store=None):
-    store = get_store(store)
-    store.client.delete_registered_model_alias(keys.model_name(style), check_alias(alias))
-
-
 def set_from_recommendations(style, scenarios=None, store=None, env_id=None):
     """Alias each scenario's winner; returns {alias: version}.
 

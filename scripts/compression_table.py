@@ -6,7 +6,7 @@
 Every variant is made with the library (`models.compression.METHODS`), exported to TFLite and run with
 LiteRT (XNNPACK, `--threads`). Quality: PSNR and SSIM (scikit-image, data_range 255, channel_axis) of
 each variant's uint8 RGB output against the FP32 Keras original's, on the evaluation portraits
-(`models.export.portrait_files("evaluation")`: never used for calibration or fine-tuning), each a
+(`models.portraits.portrait_files("evaluation")`: never used for calibration or fine-tuning), each a
 centre square crop at the table's size. Latency: median wall time per image, as a ratio to the FP32
 TFLite of the original measured in the same run, variants interleaved image by image so drifting
 machine load hits them all alike.
@@ -120,7 +120,8 @@ def main(argv=None):
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     from models.complexity import count_macs
-    from models.export import portrait_files, square_bgr
+    from models.export import square_bgr
+    from models.portraits import portrait_files
     from models.images import load_image
     from models.litert import LiteRTNetwork
     from models.processing import from_network

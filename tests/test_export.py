@@ -96,7 +96,7 @@ def test_int8_full_can_quantize_the_guided_filter_too(anime_model, tmp_path, pho
 
 def test_calibration_and_evaluation_portraits_are_disjoint():
     shared_or_skip("portraits")
-    from models.export import portrait_files
+    from models.portraits import portrait_files
 
     cal, ev = portrait_files("calibration"), portrait_files("evaluation")
     assert len(ev) >= 20 and len(cal) > 100

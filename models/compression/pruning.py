@@ -26,7 +26,6 @@ from models.validation import require
 from models.variant import KerasVariant
 
 CRITERIA = ("l1", "l2")
-STAGES = ("encoder", "trunk", "decoder")
 FULL_RES_UNITS = ("x0", "Conv_8")  # S0: their outputs are at the input's resolution
 FROZEN = ("Conv_9",)  # produces the 3-channel image
 

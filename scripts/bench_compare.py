@@ -1,7 +1,7 @@
 """Time the Compare page's work after its models are loaded: the original plus N variants on one photo,
 with PSNR / SSIM / LPIPS against the original's output, exactly as the page does (dashboard_pages/live.py).
 
-    python -m dashboard_pages.bench_compare [--size 512] [--repeats 5] [--photo face_crop.jpg]
+    python scripts/bench_compare.py [--size 512] [--repeats 5] [--photo face_crop.jpg]
                                             [--entries int8-full,int8-dynamic,fp16,fp32,prune50-ft,svd]
 
 Reads the registry the dashboard reads ($DCTNET_LAB_DATA / MLFLOW_TRACKING_URI); loads every variant
@@ -14,9 +14,11 @@ import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard_pages.live import TIMED_RUNS  # noqa: E402  (cv2 and numpy only)
 
@@ -24,7 +26,7 @@ DEFAULT_ENTRIES = ("int8-full", "int8-dynamic", "fp16", "fp32", "prune50-ft", "s
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m dashboard_pages.bench_compare", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="scripts/bench_compare.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--style", default="anime")
     parser.add_argument("--size", type=int, default=512, help="short side of the working photo (px)")
     parser.add_argument("--repeats", type=int, default=5)
