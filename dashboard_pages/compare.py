@@ -138,7 +138,9 @@ for label, (work, results) in outputs.items():
 
 st.subheader("Per-image metrics (against the original's output)")
 frame = pd.DataFrame(rows)
-st.dataframe(frame, hide_index=True, width="stretch", column_config={
+ORDER = ("photo", "variant", "latency_ms", "speedup", "speedup_range", "overview_speedup", "agrees", "first_call_ms",
+         "psnr_db", "ssim", "lpips", "identity", "version", "runtime", "precision", "size", "timed_runs")
+st.dataframe(frame, hide_index=True, width="stretch", column_order=ORDER, column_config={
     "latency_ms": st.column_config.NumberColumn(
         "latency (ms)", format="%.0f",
         help=f"median of {runs} timed calls after one untimed warm-up call at this input size"),
@@ -168,8 +170,8 @@ st.dataframe(frame, hide_index=True, width="stretch", column_config={
 st.caption(f"Latency: per variant and input size, one untimed warm-up call, then the median of {runs} timed "
            "calls, interleaved over the variants so a change of load on this shared machine hits them all "
            "alike; 'first call' is that warm-up call (cold: one-time set-up at a new input size). A repeated "
-           "photo shows the times measured when it was first run. Overview's numbers come from the registry's "
-           "longer measurement at square sizes. " + (registry_note or ""))
+           "photo shows the times measured when it was first run. The Overview's numbers are the registry's "
+           "(its build's warm-up, then timed runs, at square sizes). " + (registry_note or ""))
 if identity_note:
     st.caption(f"⚠️ {identity_note}")
 
