@@ -87,6 +87,19 @@ def quick_512_registry(tmp_path_factory):
     return data
 
 
+def test_quick_build_records_are_at_512_px_with_face_regions_and_identity(quick_512_registry):
+    import registry
+    from registry.store import Store
+
+    records = registry.records("anime", store=Store(data=quick_512_registry))
+    sized = [r for r in records if r["group"] != "static"]
+    assert sized and {r["size"] for r in sized} == {512}
+    faces = {r["variant"]: r["metrics"] for r in records if r["group"] == "face_quality"}
+    assert set(faces) == {"anime/original", "anime/int8-full"}
+    assert faces["anime/int8-full"]["images"] == 3 and faces["anime/int8-full"]["eyes_ssim_mean"] < 1.0
+    assert 0.0 < faces["anime/int8-full"]["identity_mean"] < 0.6
+
+
 def test_compare_times_full_int8_faster_than_the_original_like_the_overview(quick_512_registry, tmp_path):
     """Issue 15's check: a 512 px portrait uploaded on Compare reports full INT8 faster than the FP32
     original, consistent with the Overview's numbers (the quick build measured at 512 px)."""
