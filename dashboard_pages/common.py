@@ -27,7 +27,7 @@ from models.samples import load_sample, sample_names
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 DEFAULT_STYLE = "anime"
 # The default Compare set: one of each family, in this order, those that are registered.
-DEFAULT_ENTRIES = ("int8-full", "int8-dynamic", "fp16", "prune50-ft", "svd", "student-slim")
+DEFAULT_ENTRIES = ("int8-full", "int8-dynamic", "fp16", "prune-t375", "svd-trunk", "student-trunk")
 
 
 # -- models of the first page (original DCT-Net, no registry needed) -------------------------------------

@@ -122,6 +122,34 @@ with q2:
 if qmetric == "psnr_db":
     st.caption(f"The original's PSNR against itself is infinite: drawn at {cap:.1f} dB.")
 
+st.subheader("Quality vs MACs, per compression family")
+base_macs = next((c.metrics.get("macs") for c in picked if c.is_baseline), None)
+family_rows = []
+for c in picked:
+    parts = c.method.split("+")
+    family = parts[0] if parts[0] in ("prune", "svd", "distill") else None
+    if family is None or not c.metrics.get("macs") or not base_macs:
+        continue
+    family_rows.append({"variant": c.variant, "family": family + (" + INT8" if len(parts) > 1 else ""),
+                        "fewer MACs (x)": base_macs / c.metrics["macs"], "PSNR dB": c.metrics.get("psnr_db"),
+                        "face SSIM": c.metrics.get("face_ssim"), "LPIPS": c.metrics.get("lpips")})
+if family_rows:
+    fam = pd.DataFrame(family_rows).sort_values("fewer MACs (x)")
+    metric_options = [m for m in ("PSNR dB", "face SSIM", "LPIPS") if fam[m].notna().any()]
+    fam_metric = st.radio("Quality", metric_options, horizontal=True, key="overview_family_metric",
+                          help="face SSIM: the weakest of the eyes / nose / mouth regions (when faces were found)")
+    fam_fig = px.line(fam, x="fewer MACs (x)", y=fam_metric, color="family", markers=True, text="variant",
+                      labels={fam_metric: f"{fam_metric} vs original at {size} px"})
+    fam_fig.update_traces(textposition="top center", cliponaxis=False)
+    if fam_metric == "LPIPS":
+        fam_fig.update_yaxes(autorange="reversed")
+    fam_fig.update_layout(height=420, margin=dict(t=30))
+    st.plotly_chart(fam_fig, width="stretch", key="overview_family_chart")
+    st.caption("Each point is a registered variant; the trained ones (distilled students, recovered pruned "
+               "models) are the shipped weights of docs/distillation.md and docs/compression.md.")
+else:
+    st.info("No pruned, factorised or distilled variant is measured on this hardware at this size yet.")
+
 st.subheader("Radar: stars per axis")
 radar_pick = st.multiselect("Variants", [c.variant for c in picked], default=[c.variant for c in picked][:4],
                             key="overview_radar")

@@ -42,6 +42,11 @@ def register(subparsers):
     p.add_argument("--lr", type=float, default=d.learning_rate)
     p.add_argument("--l1", type=float, default=d.l1_weight, help="weight of the pixel L1 loss")
     p.add_argument("--ssim", type=float, default=d.ssim_weight, help="weight of the 1 - SSIM loss")
+    p.add_argument("--lpips", type=float, default=d.lpips_weight,
+                   help="weight of the LPIPS loss (the metric's AlexNet, as a Keras loss; 0: off)")
+    p.add_argument("--init-from", default=None, metavar="STEM",
+                   help="start from saved weights of the same architecture (STEM.weights.h5 + STEM.json, "
+                        "e.g. a shipped student), e.g. to fine-tune it with another loss")
     p.add_argument("--feature-weight", type=float, default=d.feature_weight,
                    help="weight of feature-map distillation (0: off; the teacher then runs every step)")
     p.add_argument("--feature-layers", default=",".join(d.feature_layers))
@@ -79,7 +84,7 @@ def config_from_args(args, name):
 
     return TrainConfig(
         steps=args.steps, batch_size=args.batch_size, crop=args.crop, image_side=args.image_side,
-        learning_rate=args.lr, l1_weight=args.l1, ssim_weight=args.ssim,
+        learning_rate=args.lr, l1_weight=args.l1, ssim_weight=args.ssim, lpips_weight=args.lpips,
         feature_weight=args.feature_weight,
         feature_layers=tuple(x for x in args.feature_layers.split(",") if x), views=args.views,
         crops_per_view=args.crops_per_view, face_crops=args.face_crops, face_share=args.face_share,
@@ -127,6 +132,8 @@ def cmd_distill(args):
         student, arch = build_student(spec, seed=args.seed)
         if args.init == "teacher":
             init_from_teacher(student, arch, teacher)
+    if args.init_from:
+        _load_same_architecture(student, arch, args.init_from)
     config = config_from_args(args, name)
     history = train(student, teacher, config, progress=not args.no_progress, stop_at=args.stop_at)
     best = Path(config.work_dir) / "best.weights.h5"
@@ -175,3 +182,19 @@ def _compressed_start(args, teacher):
                                   finetune_batch=args.batch_size, finetune_lr=args.lr)
     return result.variant.model, result.variant.architecture, {
         "name": args.from_method, "config": dataclasses.asdict(shipped)}
+
+
+def _load_same_architecture(model, arch, stem):
+    """Load STEM.weights.h5 into `model` after checking STEM.json describes the same architecture."""
+    from models.dctnet import Architecture
+
+    stem = Path(stem)
+    meta_path, weights = stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".weights.h5")
+    for p in (meta_path, weights):
+        if not p.exists():
+            raise SystemExit(f"--init-from {stem}: {p} is missing (give the stem of a .weights.h5 + .json pair)")
+    theirs = Architecture.from_dict(json.loads(meta_path.read_text())["architecture"])
+    if theirs != arch:
+        raise SystemExit(f"--init-from {stem}: its architecture differs from this run's; start from weights "
+                         "of the same student family / width / blocks (or the same --from-method config)")
+    model.load_weights(weights)

@@ -4,18 +4,19 @@
 recovery fine-tune after pruning / SVD. Contract: both networks map float32 BGR (N, H, W, 3) in
 [-1, 1] to the same; the student's weights are updated in place.
 
-Data: photos are resized so their short side is `image_side` (the scale the product runs at), then
-each photo gets `views` copies: view 0 as-is, views >= 1 mirrored (odd views) and colour-jittered
-(mildly), and each view `crops_per_view` random crop x crop boxes. The teacher runs ONCE per crop (on
-the crop itself: see `cache_pairs`) and its output is cached as .npy under `cache_dir` (keyed by the
-teacher's weights), so a training step costs only the student. A step draws cached crops; which ones
-is derived from (seed, step) alone, so a run resumed at step k sees exactly the batches an
-uninterrupted run would.
+Data (`models.training_data`): photos at a short side of `image_side` (the product's scale), `views`
+copies each (as-is; mirrored and / or mildly colour-jittered), `crops_per_view` random crops and
+`face_crops` face-centred crops per view; the teacher runs ONCE per crop and its output is cached, so a
+step costs only the student; `face_share` of every batch comes from the face crops. A step's batch is a
+function of (seed, step) alone, so a resumed run sees exactly the batches an uninterrupted run would.
 
-Loss: l1_weight * |y - t| + ssim_weight * (1 - SSIM(y, t)), optionally + feature_weight * L1 between
-the teacher's intermediate activations and the student's (through a learned 1x1 adapter when the
-widths differ): the "distill" term of feature-map distillation. Teacher features are not cached (they
-are large): with feature_weight > 0 the teacher runs on every batch.
+Loss (`models.losses`): l1_weight * |y - t| + ssim_weight * (1 - SSIM) + lpips_weight * LPIPS, optionally
++ feature_weight * L1 between the teacher's intermediate activations and the student's (through a
+learned 1x1 adapter when the widths differ): the "distill" term of feature-map distillation. Teacher
+features are not cached (they are large): with feature_weight > 0 the teacher runs on every batch.
+
+Validation: centre crops of held-out photos, or (`val_full`) whole held-out photos with eyes / nose /
+mouth SSIM; the weights of the best validation are kept beside the checkpoint (`best.weights.h5`).
 
 Backend-agnostic: it uses `compile` + `train_on_batch` only, so it runs on TensorFlow (CPU here) and on
 JAX / torch (GPU boxes) alike. Checkpoints (weights + optimizer state + history) go to `work_dir`
@@ -24,7 +25,6 @@ a half-written checkpoint; `train` resumes from it when present.
 """
 
 import dataclasses
-import hashlib
 import json
 import math
 import shutil
@@ -35,7 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from models.validation import require
+from models.losses import image_loss, l1, ssim
 from models.portraits import EVAL_HOLDOUT, resize_short_side, split_images
+from models.training_data import cache_pairs, centre_batch, model_fingerprint, progress_bar, sample_batch, to_numpy
 from models.samples import photo_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +58,7 @@ class TrainConfig:
     lr_floor: float = 0.05
     l1_weight: float = 1.0
     ssim_weight: float = 0.5
+    lpips_weight: float = 0.0  # > 0: + LPIPS (models.lpips_loss: the metric's AlexNet, any backend)
     feature_weight: float = 0.0  # > 0: feature-map distillation on `feature_layers`
     feature_layers: tuple = ("Conv_4", "Conv_6")
     views: int = 2  # cached teacher views per photo (0 as-is; >= 1 mirrored and/or colour-jittered)
@@ -88,7 +91,7 @@ class TrainConfig:
                 self.image_side, f"must be an int >= crop ({self.crop})")
         require(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
         require(0 <= self.lr_floor <= 1, "lr_floor", self.lr_floor, "must be in [0, 1]")
-        for name in ("l1_weight", "ssim_weight", "feature_weight"):
+        for name in ("l1_weight", "ssim_weight", "lpips_weight", "feature_weight"):
             value = getattr(self, name)
             require(isinstance(value, (int, float)) and value >= 0, name, value, "must be a number >= 0")
         require(self.l1_weight + self.ssim_weight > 0, "l1_weight + ssim_weight",
@@ -116,247 +119,6 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         d["feature_layers"] = list(self.feature_layers)
         return d
-
-
-# ---------------------------------------------------------------------------------------------- data
-
-def make_view(rgb, view, jitter, seed):
-    """View 0 is the photo; odd views are mirrored; views >= 1 get a mild colour jitter."""
-    if view == 0:
-        return rgb
-    rng = np.random.default_rng([seed, view, 7919])
-    x = rgb.astype(np.float32)
-    if view % 2 == 1:
-        x = x[:, ::-1]
-    if jitter > 0:
-        b, c, s = rng.uniform(1 - jitter, 1 + jitter, size=3)
-        x = x * b
-        x = (x - x.mean()) * c + x.mean()
-        grey = x.mean(axis=-1, keepdims=True)
-        x = (x - grey) * s + grey
-    return np.ascontiguousarray(np.clip(np.rint(x), 0, 255).astype(np.uint8))
-
-
-def model_fingerprint(model):
-    h = hashlib.sha256()
-    for w in model.get_weights():
-        h.update(np.ascontiguousarray(w, dtype=np.float32).tobytes())
-    return h.hexdigest()[:12]
-
-
-@dataclass(frozen=True)
-class Pair:
-    """Cached crops of one photo view: uint8 RGB photos (N, c, c, 3) and the teacher's float16 BGR
-    outputs (N, c, c, 3) in [-1, 1] for exactly those crops."""
-
-    image: str
-    view: int
-    photo_path: Path
-    target_path: Path
-    face_photo_path: Path | None = None  # face-centred crops (None: no face found, or none asked for)
-    face_target_path: Path | None = None
-
-
-def crop_boxes(h, w, crop, count, seed):
-    """`count` (top, left) corners of crop x crop boxes, multiples of 4; count 0 = the centre box."""
-    if count == 0:
-        return [((h - crop) // 8 * 4, (w - crop) // 8 * 4)]
-    rng = np.random.default_rng(seed)
-    return [(4 * int(rng.integers(0, (h - crop) // 4 + 1)), 4 * int(rng.integers(0, (w - crop) // 4 + 1)))
-            for _ in range(count)]
-
-
-def face_boxes(rgb, crop, count, seed):
-    """`count` (top, left) corners of crop x crop boxes around the largest face of `rgb` (none: []).
-
-    Each box is centred on the face's eyes-nose-mouth centre, shifted by up to crop / 8 (seeded) so
-    the student sees the face at several positions, then clamped inside the photo; corners are
-    multiples of 4 (the network's stride).
-    """
-    from models.faces import detect_faces
-
-    faces = detect_faces(rgb)
-    if not faces or count == 0:
-        return []
-    face = max(faces, key=lambda f: f.width)
-    cx, cy = face.landmarks.mean(axis=0)
-    h, w = rgb.shape[:2]
-    rng = np.random.default_rng(seed)
-    boxes = []
-    for i in range(count):
-        dx, dy = (rng.uniform(-crop / 8, crop / 8, size=2) if i else (0.0, 0.0))
-        top = int(np.clip(cy + dy - crop / 2, 0, h - crop)) // 4 * 4
-        left = int(np.clip(cx + dx - crop / 2, 0, w - crop)) // 4 * 4
-        boxes.append((top, left))
-    return boxes
-
-
-def cache_pairs(names, teacher, config, views, crops=None, crop=None, progress=False, desc="teacher targets",
-                faces=0):
-    """Run the teacher once per (photo, view, crop) not yet cached; return one Pair per (photo, view).
-
-    The teacher runs on each crop itself, not on the whole photo: DCT-Net's output near a border
-    depends on ~48 px of context, so a crop of the teacher's full-image output is not what the teacher
-    (or the student) produces for that crop (24 dB apart on 256 px crops; identical beyond 48 px).
-    crops: random crops per view (default config.crops_per_view; 0 = one centre crop).
-    faces: face-centred crops per view as well (`face_boxes`; a view without a face has none).
-    """
-    from models.images import load_image
-
-    crops = config.crops_per_view if crops is None else crops
-    crop = crop or config.crop
-    folder = Path(config.cache_dir) / f"teacher-{model_fingerprint(teacher)}" / f"side{config.image_side}"
-    folder.mkdir(parents=True, exist_ok=True)
-    jobs = [(n, v) for n in names for v in range(views)]
-    pairs = []
-    bar = _bar(len(jobs), desc, progress)
-    for name, view in jobs:
-        key = hashlib.sha256(f"{name}|{view}|{config.jitter}|{config.seed}|{crop}x{crops}".encode()).hexdigest()
-        photo_path, target_path = folder / f"{key[:16]}_photo.npy", folder / f"{key[:16]}_target.npy"
-        view_rgb = None
-
-        def view_image():
-            rgb = resize_short_side(load_image(Path(config.data_dir) / name), config.image_side)
-            return make_view(rgb, view, config.jitter, _name_seed(config.seed, name))
-
-        if not (photo_path.exists() and target_path.exists()):
-            view_rgb = view_image()
-            c = min(crop, *(d - d % 4 for d in view_rgb.shape[:2]))
-            boxes = crop_boxes(*view_rgb.shape[:2], c, crops, [config.seed, _name_seed(config.seed, name), view])
-            _cache_crops(teacher, view_rgb, boxes, c, photo_path, target_path)
-        face_photo = face_target = None
-        if faces:
-            fkey = hashlib.sha256(f"{key}|faces{faces}".encode()).hexdigest()[:16]
-            face_photo, face_target = folder / f"{fkey}_face_photo.npy", folder / f"{fkey}_face_target.npy"
-            none_marker = folder / f"{fkey}_noface"
-            if not (face_photo.exists() and face_target.exists()) and not none_marker.exists():
-                view_rgb = view_image() if view_rgb is None else view_rgb
-                c = min(crop, *(d - d % 4 for d in view_rgb.shape[:2]))
-                boxes = face_boxes(view_rgb, c, faces, [config.seed, _name_seed(config.seed, name), view, 1])
-                if boxes:
-                    _cache_crops(teacher, view_rgb, boxes, c, face_photo, face_target)
-                else:
-                    none_marker.touch()
-            if none_marker.exists():
-                face_photo = face_target = None
-        pairs.append(Pair(name, view, photo_path, target_path, face_photo, face_target))
-        bar.update(1)
-    bar.close()
-    return pairs
-
-
-def _cache_crops(teacher, rgb, boxes, c, photo_path, target_path):
-    """Run the teacher on each crop of `rgb` and save (uint8 photos, float16 targets)."""
-    from models.processing import to_network
-
-    photos = np.stack([rgb[t:t + c, l:l + c] for t, l in boxes])
-    target = _numpy(teacher(to_network(photos), training=False)).astype(np.float16)
-    _save_npy(photo_path, photos)
-    _save_npy(target_path, target)
-
-
-def _numpy(x):
-    """Backend tensor -> NumPy (torch tensors that track gradients need detaching first)."""
-    from keras import ops
-
-    return ops.convert_to_numpy(x)
-
-
-def _name_seed(seed, name):
-    return int(hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()[:8], 16)
-
-
-def _save_npy(path, array):
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, array)
-    tmp.replace(path)
-
-
-def sample_batch(pairs, config, step):
-    """The batch of `step`: (photos BGR [-1, 1], teacher targets), a function of (seed, step) only.
-
-    round(face_share * batch_size) of the crops come from the face crops (when any photo has a face),
-    the rest from the random crops.
-    """
-    from models.processing import to_network
-
-    rng = np.random.default_rng([config.seed, step])
-    with_face = [p for p in pairs if p.face_photo_path is not None]
-    n_face = round(config.face_share * config.batch_size) if with_face else 0
-    draws = [(pairs[i].photo_path, pairs[i].target_path)
-             for i in rng.integers(0, len(pairs), size=config.batch_size - n_face)]
-    draws += [(with_face[i].face_photo_path, with_face[i].face_target_path)
-              for i in rng.integers(0, len(with_face), size=n_face)] if n_face else []
-    xs, ys = [], []
-    for photo_path, target_path in draws:
-        photos = np.load(photo_path, mmap_mode="r")
-        j = int(rng.integers(0, photos.shape[0]))
-        xs.append(to_network(np.asarray(photos[j])))
-        ys.append(np.asarray(np.load(target_path, mmap_mode="r")[j], dtype=np.float32))
-    return np.stack(xs), np.stack(ys)
-
-
-def centre_batch(pairs):
-    """Every cached crop of the pairs as one batch (validation: one centre crop per photo)."""
-    from models.processing import to_network
-
-    xs = np.concatenate([np.load(p.photo_path) for p in pairs])
-    ys = np.concatenate([np.load(p.target_path) for p in pairs])
-    return to_network(xs), ys.astype(np.float32)
-
-
-# -------------------------------------------------------------------------------------------- losses
-
-def _gaussian_kernel(size=11, sigma=1.5, channels=3):
-    g = np.exp(-((np.arange(size) - size // 2) ** 2) / (2 * sigma**2))
-    k2 = np.outer(g, g) / np.outer(g, g).sum()
-    return np.repeat(k2[:, :, None, None], channels, axis=2).astype("float32")  # (k, k, C, 1)
-
-
-def ssim(y_true, y_pred):
-    """Per-image mean SSIM (Wang et al.; 11x11 Gaussian, sigma 1.5, valid windows) of [-1, 1] images."""
-    from keras import ops
-
-    kernel = ops.convert_to_tensor(_gaussian_kernel())
-    y_true, y_pred = _tensors(y_true, y_pred)
-    a, b = (y_true + 1.0) * 0.5, (y_pred + 1.0) * 0.5  # data range 1
-    c1, c2 = 0.01**2, 0.03**2
-
-    def blur(x):
-        return ops.depthwise_conv(x, kernel, strides=1, padding="valid")
-
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a * mu_a
-    var_b = blur(b * b) - mu_b * mu_b
-    cov = blur(a * b) - mu_a * mu_b
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
-    return ops.mean(s, axis=(1, 2, 3))
-
-
-def _tensors(y_true, y_pred):
-    """Both as backend float32 tensors (metrics get NumPy targets on the torch backend)."""
-    from keras import ops
-
-    return ops.convert_to_tensor(y_true, "float32"), ops.convert_to_tensor(y_pred, "float32")
-
-
-def l1(y_true, y_pred):
-    from keras import ops
-
-    y_true, y_pred = _tensors(y_true, y_pred)
-    return ops.mean(ops.abs(y_true - y_pred), axis=(1, 2, 3))
-
-
-def image_loss(l1_weight, ssim_weight):
-    def loss(y_true, y_pred):
-        total = 0.0
-        if l1_weight:
-            total = total + l1_weight * l1(y_true, y_pred)
-        if ssim_weight:
-            total = total + ssim_weight * (1.0 - ssim(y_true, y_pred))
-        return total
-
-    return loss
 
 
 # ------------------------------------------------------------------------------------------ training
@@ -390,7 +152,7 @@ def _compile(train_model, config):
 
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps=config.steps, alpha=config.lr_floor)
-    losses = {"image": image_loss(config.l1_weight, config.ssim_weight)}
+    losses = {"image": image_loss(config.l1_weight, config.ssim_weight, config.lpips_weight)}
     weights = {"image": 1.0}
     for layer in config.feature_layers if config.feature_weight > 0 else ():
         losses[f"feat_{layer}"] = "mean_absolute_error"
@@ -417,7 +179,7 @@ def validate(student, val_x, val_y):
     """Mean PSNR (dB) of the student's uint8 output against the teacher's, as the product sees them."""
     from models.processing import from_network
 
-    out = _numpy(student(val_x, training=False))
+    out = to_numpy(student(val_x, training=False))
     return float(np.mean([psnr_uint8(from_network(o), from_network(t)) for o, t in zip(out, val_y)]))
 
 
@@ -436,7 +198,7 @@ class FullImageValidation:
         for name in names:
             rgb = resize_short_side(load_image(Path(config.data_dir) / name), config.image_side)
             x = to_network(rgb)[None]
-            reference = from_network(_numpy(teacher(x, training=False))[0])
+            reference = from_network(to_numpy(teacher(x, training=False))[0])
             regions = [face.regions() for face in detect_faces(rgb)]
             self.items.append((x, reference, regions))
 
@@ -447,7 +209,7 @@ class FullImageValidation:
 
         psnrs, region_ssim = [], {"eyes": [], "nose": [], "mouth": []}
         for x, reference, regions in self.items:
-            out = from_network(_numpy(student(x, training=False))[0])
+            out = from_network(to_numpy(student(x, training=False))[0])
             psnrs.append(psnr_uint8(out, reference))
             for boxes in regions:
                 for region, (x0, y0, x1, y1) in boxes.items():
@@ -523,7 +285,7 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
     require(stop_at is None or (isinstance(stop_at, int) and stop_at >= 1), "stop_at", stop_at,
             "must be None or an int >= 1")
     last = config.steps if stop_at is None else min(stop_at, config.steps)
-    bar = _bar(config.steps, "train", progress, initial=start_step)
+    bar = progress_bar(config.steps, "train", progress, initial=start_step)
     clock, spent = time.perf_counter(), history["train_time_s"]
     for step in range(start_step + 1, last + 1):
         x, y = sample_batch(pairs, config, step)
@@ -531,7 +293,7 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
         if teacher_feats is not None:
             feats = teacher_feats(x, training=False)
             feats = feats if isinstance(feats, (list, tuple)) else [feats]
-            targets.update({f"feat_{n}": _numpy(f) for n, f in zip(config.feature_layers, feats)})
+            targets.update({f"feat_{n}": to_numpy(f) for n, f in zip(config.feature_layers, feats)})
         train_model.reset_metrics()  # so the logs are this batch's values, not a running mean
         logs = train_model.train_on_batch(x, targets, return_dict=True)
         record = {"step": step, "lr": float(schedule(step - 1))}
@@ -562,12 +324,6 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
 def _short(key):
     """'image_l1' -> 'l1', 'image_loss' -> 'image_loss', 'loss' -> 'loss'."""
     return key[len("image_"):] if key in ("image_l1", "image_ssim") else key
-
-
-def _bar(total, desc, enabled, initial=0):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, initial=initial, disable=not enabled, dynamic_ncols=True)
 
 
 # --------------------------------------------------------------------------------------- checkpoints
@@ -605,8 +361,10 @@ def _resume(train_model, folder, config, history):
         return 0
     saved = json.loads((folder / "history.json").read_text())
     mine, theirs = config.to_dict(), saved["config"]
-    diff = {k: (theirs.get(k), mine[k]) for k in mine
-            if k not in RESUMABLE_CHANGES and theirs.get(k) != mine[k]}
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    # a setting added to TrainConfig after the checkpoint was written counts as its default there
+    theirs = {k: theirs.get(k, defaults.get(k)) for k in mine}
+    diff = {k: (theirs[k], mine[k]) for k in mine if k not in RESUMABLE_CHANGES and theirs[k] != mine[k]}
     if diff:
         raise ValueError(f"{folder} holds a checkpoint of a different run; differing settings "
                          f"(checkpoint, now): {diff}. Use another work_dir or delete that folder.")

@@ -73,15 +73,29 @@ def _e(name, *steps, quick=None, description=""):
     return Entry(name, tuple(steps), _frozen(quick or {}), description)
 
 
-FT = 300  # recovery fine-tune steps in a full build; quick builds use a short one
+FT = 300  # recovery fine-tune steps of the SVD entry in a full build; quick builds use a short one
 QUICK_FT = {"finetune_steps": 10}
 QUICK_CALIB = {"calibration_images": 4, "calibration_size": 256}
-# The shipped students' specs and training settings (scripts/train_students.sh): a build loads the
-# shipped weights when they were trained from this original, and trains with these settings otherwise.
+# The shipped students' specs and training settings (scripts/train_students.sh, scripts/train_recipe.sh):
+# a build loads the shipped weights when they were trained from this original, and trains with these
+# settings otherwise.
 SLIM = {"student": "slim", "width": 16, "blocks": 2, "steps": 2800, "learning_rate": 5e-4, "max_images": 200}
 SEPARABLE = {"student": "separable", "width": 32, "blocks": 4, "steps": 1600, "learning_rate": 5e-4,
              "max_images": 200}
+RECIPE = {"face_crops": 2, "face_share": 0.25, "val_full": True, "learning_rate": 5e-4}  # docs/distillation.md
+TRUNK_STUDENT = {"student": "trunk", "width": 16, "blocks": 2, "steps": 2200, **RECIPE}
 TRUNK = ("Conv_4", *(f"block_{i}_conv{j}" for i in range(4) for j in (1, 2)), "Conv_5")
+
+
+def recovered(name):
+    """The method config of a shipped recovered model (models/weights/recovered/NAME.json): a build
+    with exactly this config loads those weights instead of fine-tuning (models.compression.finetune)."""
+    import json
+
+    from models.compression.finetune import RECOVERED_DIR
+
+    meta = json.loads((RECOVERED_DIR / f"{name}.json").read_text())
+    return {k: v for k, v in meta["method"]["config"].items() if k != "finetune_dir"}
 
 DEFAULT_CATALOGUE = (
     _e(ORIGINAL, description="the official DCT-Net, Keras FP32"),
@@ -90,21 +104,27 @@ DEFAULT_CATALOGUE = (
     _e("int8-dynamic", ("tflite_int8_dynamic", {}), description="LiteRT, dynamic-range INT8 weights"),
     _e("int8-full", ("tflite_int8_full", {}), quick={0: QUICK_CALIB},
        description="LiteRT full INT8, calibrated on real portraits, guided filter kept float"),
-    _e("prune25-ft", ("prune", {"ratio": 0.25, "finetune_steps": FT}), quick={0: QUICK_FT},
-       description="25% of channels pruned by L1 norm, then a recovery fine-tune"),
-    _e("prune50-ft", ("prune", {"ratio": 0.5, "finetune_steps": FT}), quick={0: QUICK_FT},
-       description="50% of channels pruned by L1 norm, then a recovery fine-tune"),
+    # Pruning where the MACs are (the quarter-resolution trunk), recovered with the distillation recipe;
+    # the shipped weights are loaded (hours of CPU training): docs/compression.md
+    _e("prune-t375", ("prune", recovered("prune-t375")),
+       description="37.5% of the trunk's channels pruned (L1), recovered with the face-aware recipe"),
+    _e("prune-t50", ("prune", recovered("prune-t50")),
+       description="50% of the trunk's channels pruned (L1), recovered with the face-aware recipe"),
     # SVD on the quarter-resolution trunk only, spatial mode: the full-resolution decoder convs are
     # fragile (docs/compression.md: Conv_8 alone at 97% energy costs 13.7 dB)
     _e("svd-trunk", ("svd", {"mac_ratio": 0.75, "mode": "spatial", "layers": TRUNK, "finetune_steps": FT}),
        quick={0: QUICK_FT}, description="SVD (spatial) of the residual trunk to 75% of its MACs, then fine-tune"),
+    _e("student-trunk", ("distill", TRUNK_STUDENT),
+       description="distilled student keeping the full-resolution layers, slim trunk (face-aware recipe)"),
+    _e("student-trunk-int8", ("distill", TRUNK_STUDENT), ("tflite_int8_full", {}), quick={1: QUICK_CALIB},
+       description="distilled trunk student, then full INT8"),
     _e("student-slim", ("distill", SLIM), description="distilled slim student (shipped weights when present)"),
     _e("student-separable", ("distill", SEPARABLE),
        description="distilled depthwise-separable student (shipped weights when present)"),
     _e("student-slim-int8", ("distill", SLIM), ("tflite_int8_full", {}),
        quick={1: QUICK_CALIB}, description="distilled slim student, then full INT8"),
-    _e("prune50-ft-int8", ("prune", {"ratio": 0.5, "finetune_steps": FT}), ("tflite_int8_full", {}),
-       quick={0: QUICK_FT, 1: QUICK_CALIB}, description="pruned 50% + fine-tune, then full INT8"),
+    _e("prune-t375-int8", ("prune", recovered("prune-t375")), ("tflite_int8_full", {}),
+       quick={1: QUICK_CALIB}, description="trunk pruned 37.5% + recovered, then full INT8"),
 )
 
 

@@ -62,6 +62,7 @@ def config_hash(style, steps):
 
 # Files under models/ that cannot change what a variant is (face pipeline, CLIs, demo photos).
 NOT_CODE = ("models/faces.py", "models/portrait.py", "models/face_models/", "models/samples/",
+            "models/weights/lpips/", "models/lpips_loss.py",  # training-loss network, 10 MB: not an artifact input
             "models/samples.py", "models/__main__.py", "models/distill_cli.py", "models/compression/cli.py")
 
 

@@ -200,18 +200,29 @@ def _compress(store, state, built, workdir):
     return source.model, None, report
 
 
+QUICK_FINETUNE_STEPS = 100  # a quick build runs recovery fine-tunes up to this long itself
+
+
 def _needs_training(state, chain):
     """Why a quick build cannot make this chain without hours of training (None when it can).
 
-    Distillation loads a shipped student when one of that spec was trained from this very
-    original (same weights fingerprint); otherwise it would train from scratch."""
+    Distillation loads a shipped student when one of that spec was trained from this very original
+    (same weights fingerprint), and a long recovery fine-tune loads shipped recovered weights trained
+    with exactly its config; otherwise either would train for hours."""
+    from models.compression import get_method
+    from models.compression.finetune import shipped_recovery
+    from models.students import shipped_students, student_metadata
+    from models.training_data import model_fingerprint
+
     for method, config in chain:
+        if config.get("finetune_steps", 0) > QUICK_FINETUNE_STEPS:
+            original = measure.ensure_original(state).model
+            if shipped_recovery(get_method(method).config_class(**config), original) is None:
+                return (f"{method} asks for a {config['finetune_steps']}-step recovery and no shipped "
+                        "recovered weights (models/weights/recovered/) match its config; a full build or "
+                        "`python -m models distill --from-method ...` trains it")
         if method != "distill" or config.get("use_shipped") is False:
             continue
-        from models.compression import get_method
-        from models.students import shipped_students, student_metadata
-        from models.training import model_fingerprint
-
         spec = get_method(method).config_class(**config).spec
         if spec.name not in shipped_students():
             return (f"no shipped {spec.name} student (models/weights/students/); a full build or "

@@ -29,14 +29,23 @@ run() {  # name, steps, args...
 # 1. The shared teacher cache (and step 1 of the first run).
 run trunk-w16-b2 "${STEPS_TRUNK16:-3000}" --student trunk --width 16 --blocks 2 --lr 5e-4 \
   --out "$STUDENTS/trunk-w16-b2" --stop-at 1
-# 2. All runs in parallel.
-run trunk-w16-b2 "${STEPS_TRUNK16:-3000}" --student trunk --width 16 --blocks 2 --lr 5e-4 \
-  --out "$STUDENTS/trunk-w16-b2" &
-run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
-  --out "$STUDENTS/trunk-w8-b2" &
-run prune-t375 "${STEPS_PRUNE375:-2000}" --from-method prune --method-config '{"ratio": 0, "trunk_ratio": 0.375}' \
-  --lr 3e-4 --out "$RECOVERED/prune-t375" &
-run prune-t50 "${STEPS_PRUNE50:-2000}" --from-method prune --method-config '{"ratio": 0, "trunk_ratio": 0.5}' \
-  --lr 3e-4 --out "$RECOVERED/prune-t50" &
+# 2. The runs in parallel (RUNS selects some; on 2 shared cores 3 at a time is about the most that pays).
+RUNS="${RUNS:-trunk-w16-b2 trunk-w8-b2 prune-t375 prune-t50 svd-trunk}"
+for name in $RUNS; do
+  case $name in
+    trunk-w16-b2) run trunk-w16-b2 "${STEPS_TRUNK16:-3000}" --student trunk --width 16 --blocks 2 --lr 5e-4 \
+                    --out "$STUDENTS/trunk-w16-b2" & ;;
+    trunk-w8-b2) run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
+                   --out "$STUDENTS/trunk-w8-b2" & ;;
+    prune-t375) run prune-t375 "${STEPS_PRUNE375:-2000}" --from-method prune \
+                  --method-config '{"ratio": 0, "trunk_ratio": 0.375}' --lr 3e-4 --out "$RECOVERED/prune-t375" & ;;
+    prune-t50) run prune-t50 "${STEPS_PRUNE50:-2000}" --from-method prune \
+                 --method-config '{"ratio": 0, "trunk_ratio": 0.5}' --lr 3e-4 --out "$RECOVERED/prune-t50" & ;;
+    svd-trunk) run svd-trunk "${STEPS_SVD:-1000}" --from-method svd \
+                 --method-config '{"mac_ratio": 0.75, "mode": "spatial", "layers": ["Conv_4", "block_0_conv1", "block_0_conv2", "block_1_conv1", "block_1_conv2", "block_2_conv1", "block_2_conv2", "block_3_conv1", "block_3_conv2", "Conv_5"]}' \
+                 --lr 3e-4 --out "$RECOVERED/svd-trunk" & ;;
+    *) echo "unknown run $name" >&2; exit 2 ;;
+  esac
+done
 wait
 echo "done: $(date -u)"

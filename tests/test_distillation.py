@@ -186,7 +186,8 @@ def test_shipped_student_reproduces_its_recorded_validation_psnr(name, anime_mod
     from models.processing import from_network
     from models.students import shipped_students, student_metadata
     from models.portraits import split_images
-    from models.training import TrainConfig, cache_pairs, centre_batch
+    from models.training import TrainConfig
+    from models.training_data import cache_pairs, centre_batch
 
     if name not in shipped_students():
         pytest.skip(f"student {name} is not shipped yet")

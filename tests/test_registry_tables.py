@@ -48,12 +48,15 @@ def test_catalogue_names_are_unique_and_chains_find_their_parent():
     entries = {e.name: e for e in select()}
     assert entries[ORIGINAL].method == ORIGINAL and parent_name(entries[ORIGINAL]) is None
     assert parent_name(entries["int8-full"]) == ORIGINAL
-    assert parent_name(entries["prune50-ft-int8"]) == "prune50-ft"
-    assert entries["prune50-ft-int8"].method == "prune+tflite_int8_full"
-    quick = entries["prune50-ft-int8"].chain(quick=True)
-    assert quick[0][1]["finetune_steps"] < entries["prune50-ft-int8"].chain()[0][1]["finetune_steps"]
-    # the quick chain of a combination starts with its parent's quick chain (so the build reuses it)
-    assert quick[0] == entries["prune50-ft"].chain(quick=True)[0]
+    assert parent_name(entries["prune-t375-int8"]) == "prune-t375"
+    assert entries["prune-t375-int8"].method == "prune+tflite_int8_full"
+    quick = entries["prune-t375-int8"].chain(quick=True)
+    assert quick[1][1]["calibration_images"] < 32  # a quick calibration...
+    # ...but the quick chain of a combination starts with its parent's quick chain (so the build reuses
+    # it), and a recovered model is never swapped for a short fine-tune in a quick build
+    assert quick[0] == entries["prune-t375"].chain(quick=True)[0] == entries["prune-t375"].chain()[0]
+    svd_quick = entries["svd-trunk"].chain(quick=True)
+    assert svd_quick[0][1]["finetune_steps"] < entries["svd-trunk"].chain()[0][1]["finetune_steps"]
 
 
 def test_unknown_entries_and_bad_steps_are_named():

@@ -57,7 +57,7 @@ def test_split_is_disjoint_stable_and_keyed_by_seed():
 
 
 def test_views_mirror_and_jitter_mildly():
-    from models.training import make_view
+    from models.training_data import make_view
 
     rgb = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
     assert make_view(rgb, 0, 0.1, seed=1) is rgb
@@ -70,7 +70,7 @@ def test_views_mirror_and_jitter_mildly():
 def test_ssim_and_l1_match_skimage_and_numpy():
     from skimage.metrics import structural_similarity
 
-    from models.training import l1, ssim
+    from models.losses import l1, ssim
 
     rng = np.random.default_rng(1)
     a = rng.uniform(-1, 1, (2, 40, 36, 3)).astype("float32")
@@ -86,7 +86,7 @@ def test_ssim_and_l1_match_skimage_and_numpy():
 def test_cached_targets_are_the_teachers_output_on_each_crop(tmp_path, anime_model):
     from models.processing import to_network
     from models.portraits import split_images
-    from models.training import cache_pairs
+    from models.training_data import cache_pairs
 
     config = tiny_config(tmp_path, crops_per_view=3)
     train_names, _ = split_images(SAMPLES, 1)
@@ -104,7 +104,7 @@ def test_cached_targets_are_the_teachers_output_on_each_crop(tmp_path, anime_mod
 
 def test_batch_depends_only_on_seed_and_step(tmp_path, anime_model):
     from models.portraits import split_images
-    from models.training import cache_pairs, sample_batch
+    from models.training_data import cache_pairs, sample_batch
 
     config = tiny_config(tmp_path)
     pairs = cache_pairs(split_images(SAMPLES, 1)[0][:2], anime_model, config, views=1)
@@ -119,7 +119,9 @@ def test_batch_depends_only_on_seed_and_step(tmp_path, anime_model):
 
 def test_training_lowers_the_loss_and_raises_psnr_vs_teacher(tmp_path, anime_model):
     from models.processing import from_network
-    from models.training import centre_batch, cache_pairs, image_loss, train
+    from models.losses import image_loss
+    from models.training import train
+    from models.training_data import cache_pairs, centre_batch
 
     config = tiny_config(tmp_path, steps=15, batch_size=4, val_every=15, checkpoint_every=15)
     student = tiny_student()

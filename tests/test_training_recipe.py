@@ -14,7 +14,7 @@ def test_face_crops_are_centred_on_the_face(anime_model):
     from models.faces import detect_faces
     from models.images import load_image
     from models.portraits import resize_short_side
-    from models.training import face_boxes
+    from models.training_data import face_boxes
 
     rgb = resize_short_side(load_image(SAMPLES / "half_body.jpg"), 256)
     face = max(detect_faces(rgb), key=lambda f: f.width)
@@ -28,14 +28,14 @@ def test_face_crops_are_centred_on_the_face(anime_model):
 
 
 def test_photo_without_a_face_gets_no_face_crops():
-    from models.training import face_boxes
+    from models.training_data import face_boxes
 
     flat = np.full((128, 160, 3), 128, np.uint8)
     assert face_boxes(flat, 64, 2, seed=0) == []
 
 
 def test_batch_takes_the_stated_share_from_face_crops(tmp_path, anime_model):
-    from models.training import cache_pairs, sample_batch
+    from models.training_data import cache_pairs, sample_batch
 
     config = tiny_config(tmp_path, image_side=128, crop=48, batch_size=4, face_crops=2, face_share=0.5)
     pairs = cache_pairs(["half_body.jpg", "face_crop.jpg"], anime_model, config, views=1, faces=2)
@@ -122,7 +122,7 @@ def test_shipped_recovery_matches_only_the_same_config_and_teacher(tmp_path, ani
 
     from models.compression.finetune import shipped_recovery
     from models.compression.pruning import PruneConfig
-    from models.training import model_fingerprint
+    from models.training_data import model_fingerprint
 
     config = PruneConfig(ratio=0, trunk_ratio=0.5, finetune_steps=100, finetune_crop=160)
     meta = {"method": {"name": "prune", "config": {**dataclasses.asdict(config), "finetune_dir": "/x"}},
@@ -154,3 +154,41 @@ def test_distill_cli_recovers_a_pruned_model_and_records_its_config(tmp_path):
     bad = subprocess.run(cmd[:7] + ['{"ratio": 2}'] + cmd[8:], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode != 0 and "ratio=2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_lpips_term_enters_the_loss(tmp_path, anime_model):
+    from models.lpips_loss import lpips_distance
+    from models.losses import image_loss
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(-1, 1, (2, 48, 48, 3)).astype("float32")
+    p = np.clip(y + rng.normal(0, 0.2, y.shape), -1, 1).astype("float32")
+    base = np.asarray(image_loss(1.0, 0.5)(y, p))
+    with_lpips = np.asarray(image_loss(1.0, 0.5, 2.0)(y, p))
+    np.testing.assert_allclose(with_lpips - base, 2.0 * np.asarray(lpips_distance(y, p)), rtol=1e-5, atol=1e-6)
+
+
+def test_training_with_lpips_stays_finite(tmp_path, anime_model):
+    from models.training import train
+
+    config = tiny_config(tmp_path, steps=2, val_every=2, checkpoint_every=2, lpips_weight=0.5, crop=48,
+                         image_side=64)
+    history = train(tiny_student(), anime_model, config, progress=False)
+    assert all(np.isfinite(r["loss"]) for r in history["train"])
+
+
+def test_resume_accepts_a_checkpoint_written_before_a_setting_existed(tmp_path, anime_model):
+    from models.training import train
+
+    config = tiny_config(tmp_path, steps=4, val_every=2, checkpoint_every=2)
+    train(tiny_student(), anime_model, config, progress=False, stop_at=2)
+    saved = tmp_path / "run" / "checkpoint" / "history.json"
+    history = json.loads(saved.read_text())
+    del history["config"]["lpips_weight"]  # as a checkpoint of an older version of the loop
+    saved.write_text(json.dumps(history))
+    assert train(tiny_student(), anime_model, config, progress=False)["steps_done"] == 4
+    history["config"]["l1_weight"] = 0.5  # a real difference is still refused, naming it
+    saved.write_text(json.dumps(history))
+    with pytest.raises(ValueError, match="l1_weight"):
+        train(tiny_student(), anime_model, tiny_config(tmp_path, steps=6, val_every=2, checkpoint_every=2),
+              progress=False)

@@ -7,19 +7,21 @@ on a CPU; `use_shipped=False` forces training with `models.training.train`.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from models.compression import register
 from models.compression.base import CompressionResult, base_report, path_field
 from models.students import FAMILIES, StudentSpec, build_student, init_from_teacher, load_student, \
     shipped_students, student_metadata
-from models.training import DEFAULT_LAB, TrainConfig, model_fingerprint, train
+from models.training import DEFAULT_LAB, TrainConfig, train
+from models.training_data import model_fingerprint
 from models.validation import require
 from models.variant import KerasVariant
 
 
 @dataclass(frozen=True)
 class DistillConfig:
-    student: str = "slim"  # family: slim | separable
+    student: str = "slim"  # family: slim | separable | trunk
     width: int = 16
     blocks: int = 2
     steps: int = 2000
@@ -37,6 +39,11 @@ class DistillConfig:
     image_side: int = 512
     max_images: int | None = None
     holdout: int = 24
+    views: int = 2
+    crops_per_view: int = 4
+    face_crops: int = 0  # the face-aware recipe (docs/distillation.md): 2 face crops per view...
+    face_share: float = 0.0  # ...and a quarter of every batch from them
+    val_full: bool = False  # validate on whole held-out photos (PSNR + face regions), keep the best
 
     def __post_init__(self):
         require(self.student in FAMILIES, "student", self.student, f"must be one of {FAMILIES}")
@@ -55,7 +62,8 @@ class DistillConfig:
                            image_side=self.image_side, learning_rate=self.learning_rate,
                            l1_weight=self.l1_weight, ssim_weight=self.ssim_weight,
                            feature_weight=self.feature_weight, seed=self.seed, holdout=self.holdout,
-                           max_images=self.max_images,
+                           max_images=self.max_images, views=self.views, crops_per_view=self.crops_per_view,
+                           face_crops=self.face_crops, face_share=self.face_share, val_full=self.val_full,
                            work_dir=self.work_dir or str(DEFAULT_LAB / self.spec.name), **extra)
 
 
@@ -91,7 +99,11 @@ class Distillation:
         model, arch = build_student(spec, seed=config.seed)
         if config.init == "teacher":
             init_from_teacher(model, arch, source.model, teacher_blocks=source.architecture.num_blocks)
-        history = train(model, source.model, config.train_config(), progress=True)
+        train_config = config.train_config()
+        history = train(model, source.model, train_config, progress=True)
+        best = Path(train_config.work_dir) / "best.weights.h5"
+        if best.exists():  # the weights of the best validation, not merely the last step's
+            model.load_weights(best)
         notes.append(f"trained {history['steps_done']} steps in {history['train_time_s']:.0f} s; "
                      f"validation PSNR vs source {history['val'][-1]['val_psnr']:.2f} dB")
         variant = KerasVariant(model=model, architecture=arch, name=f"{source.name}/distill-{spec.name}")

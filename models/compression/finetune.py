@@ -37,9 +37,10 @@ def shipped_recovery(config, teacher, folder=RECOVERED_DIR):
     import dataclasses
     import json
 
-    from models.training import model_fingerprint
+    from models.training_data import model_fingerprint
 
-    wanted = {k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_MATCHED}
+    # compared as JSON (tuples and lists alike), as the shipped file stores them
+    wanted = json.loads(json.dumps({k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_MATCHED}))
     fingerprint = None
     for meta_path in sorted(Path(folder).glob("*.json")):
         meta = json.loads(meta_path.read_text())
