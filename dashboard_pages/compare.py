@@ -129,7 +129,8 @@ for label, (work, results) in outputs.items():
         if r["overview_speedup"] is None:
             there = "the Overview has no speed-up for it at this size on this machine"
         else:
-            there = (f"Overview {r['overview_speedup']:.2f}x: "
+            side = min(work.shape[:2])
+            there = (f"Overview ({side}x{side} px) {r['overview_speedup']:.2f}x: "
                      + ("consistent (inside the noise band)" if r["agrees"] else "NOT consistent: outside the "
                         "noise band (a loaded machine, or a different input size)"))
         lines.append(f"- **{labels[r['version']]}**: {here}; {there}")

@@ -128,7 +128,7 @@ def test_compare_times_full_int8_faster_than_the_original_like_the_overview(quic
         print(text)
         assert page.get_by_text("Traceback").count() == 0
         here = float(re.search(r"([\d.]+)x faster than the original here", text).group(1))
-        overview = float(re.search(r"Overview ([\d.]+)x", text).group(1))
+        overview = float(re.search(r"Overview \(512x512 px\) ([\d.]+)x", text).group(1))
         assert here > 1.0, text
         assert "consistent (inside the noise band)" in text, text
         print(f"Compare speed-up {here:.2f}x, Overview {overview:.2f}x")
