@@ -2,7 +2,7 @@
 with PSNR / SSIM / LPIPS against the original's output, exactly as the page does (dashboard_pages/live.py).
 
     python scripts/bench_compare.py [--size 512] [--repeats 5] [--photo face_crop.jpg]
-                                            [--entries int8-full,int8-dynamic,fp16,fp32,prune50-ft,svd]
+                                            [--entries int8-full,int8-dynamic,fp16,fp32,prune-t375,svd-trunk]
 
 Reads the registry the dashboard reads ($DCTNET_LAB_DATA / MLFLOW_TRACKING_URI); loads every variant
 first (not timed), runs one warm-up pass, then times `repeats` passes and prints the median and each
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard_pages.live import TIMED_RUNS  # noqa: E402  (cv2 and numpy only)
 
-DEFAULT_ENTRIES = ("int8-full", "int8-dynamic", "fp16", "fp32", "prune50-ft", "svd")
+DEFAULT_ENTRIES = ("int8-full", "int8-dynamic", "fp16", "fp32", "prune-t375", "svd-trunk")  # registry/catalogue.py names
 
 
 def main(argv=None):
