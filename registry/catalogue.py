@@ -73,8 +73,6 @@ def _e(name, *steps, quick=None, description=""):
     return Entry(name, tuple(steps), _frozen(quick or {}), description)
 
 
-FT = 300  # recovery fine-tune steps of the SVD entry in a full build; quick builds use a short one
-QUICK_FT = {"finetune_steps": 10}
 QUICK_CALIB = {"calibration_images": 4, "calibration_size": 256}
 # The shipped students' specs and training settings (scripts/train_students.sh, scripts/train_recipe.sh):
 # a build loads the shipped weights when they were trained from this original, and trains with these
@@ -83,8 +81,7 @@ SLIM = {"student": "slim", "width": 16, "blocks": 2, "steps": 2800, "learning_ra
 SEPARABLE = {"student": "separable", "width": 32, "blocks": 4, "steps": 1600, "learning_rate": 5e-4,
              "max_images": 200}
 RECIPE = {"face_crops": 2, "face_share": 0.25, "val_full": True, "learning_rate": 5e-4}  # docs/distillation.md
-TRUNK_STUDENT = {"student": "trunk", "width": 16, "blocks": 2, "steps": 2200, **RECIPE}
-TRUNK = ("Conv_4", *(f"block_{i}_conv{j}" for i in range(4) for j in (1, 2)), "Conv_5")
+TRUNK_STUDENT = {"student": "trunk", "width": 16, "blocks": 2, "steps": 760, **RECIPE}  # as shipped
 
 
 def recovered(name):
@@ -112,8 +109,8 @@ DEFAULT_CATALOGUE = (
        description="50% of the trunk's channels pruned (L1), recovered with the face-aware recipe"),
     # SVD on the quarter-resolution trunk only, spatial mode: the full-resolution decoder convs are
     # fragile (docs/compression.md: Conv_8 alone at 97% energy costs 13.7 dB)
-    _e("svd-trunk", ("svd", {"mac_ratio": 0.75, "mode": "spatial", "layers": TRUNK, "finetune_steps": FT}),
-       quick={0: QUICK_FT}, description="SVD (spatial) of the residual trunk to 75% of its MACs, then fine-tune"),
+    _e("svd-trunk", ("svd", recovered("svd-trunk")),
+       description="SVD (spatial) of the residual trunk to 75% of its MACs, recovered with the face-aware recipe"),
     _e("student-trunk", ("distill", TRUNK_STUDENT),
        description="distilled student keeping the full-resolution layers, slim trunk (face-aware recipe)"),
     _e("student-trunk-int8", ("distill", TRUNK_STUDENT), ("tflite_int8_full", {}), quick={1: QUICK_CALIB},

@@ -74,15 +74,22 @@ def export_all(work, calibration_images, calibration_size, only=None):
 
 
 def evaluate(variant_args, out_json, limit, runs):
-    cmd = [sys.executable, "-m", "evaluation", "run", "--holdout", "--sizes", "512,720",
-           "--groups", "static,latency,quality,face_quality", "--runs", str(runs), "--json", str(out_json),
-           "--markdown", str(out_json.with_suffix(".md"))]
-    if limit:
-        cmd += ["--limit", str(limit)]
-    for v in variant_args:
-        cmd += ["--variant", v]
-    print(" ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    """Quality, face quality and latency at 512 for every variant; then latency at 720 for the LiteRT
+    files (the serving comparison); both runs' records in out_json."""
+    records = []
+    for size, groups, variants in (("512", "static,latency,quality,face_quality", variant_args),
+                                   ("720", "latency", [v for v in variant_args if v.endswith(".tflite")])):
+        part = out_json.with_name(f"{out_json.stem}-{size}.json")
+        cmd = [sys.executable, "-m", "evaluation", "run", "--holdout", "--sizes", size, "--groups", groups,
+               "--runs", str(runs), "--json", str(part), "--markdown", str(part.with_suffix(".md"))]
+        if limit:
+            cmd += ["--limit", str(limit)]
+        for v in variants:
+            cmd += ["--variant", v]
+        print(" ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True, cwd=ROOT)
+        records += json.loads(part.read_text())
+    out_json.write_text(json.dumps(records))
 
 
 def table(records, meta):
@@ -199,11 +206,14 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=5, help="timed runs per latency measurement")
     parser.add_argument("--calibration-images", type=int, default=32)
     parser.add_argument("--calibration-size", type=int, default=512)
+    parser.add_argument("--export-only", action="store_true", help="write the exports, measure nothing")
     args = parser.parse_args(argv)
 
     out = Path(args.out)
     only = set(args.only.split(",")) if args.only else None
     variant_args = export_all(out, args.calibration_images, args.calibration_size, only)
+    if args.export_only:
+        return
     records_path = out / "records.json"
     evaluate(variant_args, records_path, args.limit, args.runs)
     records = json.loads(records_path.read_text())

@@ -55,8 +55,7 @@ def test_catalogue_names_are_unique_and_chains_find_their_parent():
     # ...but the quick chain of a combination starts with its parent's quick chain (so the build reuses
     # it), and a recovered model is never swapped for a short fine-tune in a quick build
     assert quick[0] == entries["prune-t375"].chain(quick=True)[0] == entries["prune-t375"].chain()[0]
-    svd_quick = entries["svd-trunk"].chain(quick=True)
-    assert svd_quick[0][1]["finetune_steps"] < entries["svd-trunk"].chain()[0][1]["finetune_steps"]
+    assert entries["svd-trunk"].chain(quick=True) == entries["svd-trunk"].chain()
 
 
 def test_unknown_entries_and_bad_steps_are_named():
