@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard_pages import common
-from dashboard_pages.live import fit_photo
 from dashboard_pages.votes import VoteStore, elo_interval_halfwidth, least_compared_pair, scores
+from models.fitting import shrink_to_serve
 
 st.title("Blind rating")
 st.caption("Which cartoon looks better? The two sides are shuffled and unnamed; the names appear after "
@@ -28,7 +28,7 @@ if len(pool) < 2:
     st.info("Pick at least two variants to rate.")
     st.stop()
 label, photo = common.photo_picker("blind")
-work = fit_photo(photo, 512)
+work = shrink_to_serve(photo, 512)
 
 votes_db = VoteStore()
 state = st.session_state

@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard_pages import common
-from dashboard_pages.live import TIMED_RUNS, agrees, diff_heatmap, fit_photo, ratio_range, score
+from dashboard_pages.live import TIMED_RUNS, agrees, diff_heatmap, ratio_range, score
 from dashboard_pages.slider import before_after
+from models.fitting import shrink_to_serve
 
 st.title("Compare variants on your photos")
 st.caption("Every variant and the original run here, now, on the same pixels; quality is measured against "
@@ -65,7 +66,7 @@ try:
     versions = [original_version] + list(chosen)
     lives = [common.live_variant(uri, style, v, mode) for v in versions]
     for n, (label, photo) in enumerate(photos):
-        work = fit_photo(photo, max_side)
+        work = shrink_to_serve(photo, max_side)
 
         def progress(done, total, text, n=n, label=label):
             bar.progress((n + done / max(total, 1)) / len(photos), text=f"{label}: {text}")

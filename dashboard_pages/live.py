@@ -3,7 +3,7 @@
 No streamlit here (the pages cache what these return): this is the part of the Compare and Blind
 rating pages that the timing script and the tests call directly.
 
-- `load(style, version, mode)` -> `Live`: a registry version as a ready predictor plus a lock. LiteRT
+- `load(style, version, mode)` -> `Live`: `registry.load_predictor(..., mode)` plus a lock. LiteRT
   interpreters are not thread-safe and Streamlit runs every session in its own thread, so every call
   goes through `Live.run`, which holds the variant's lock (the pages share one Live per variant
   across sessions through st.cache_resource).
@@ -14,7 +14,7 @@ rating pages that the timing script and the tests call directly.
   machine hits them all alike; the median is the latency, the warm-up call's time is kept apart as the
   "first call". A timed call made after another session ran the same model at another shape re-warms
   first (untimed), so no timed call pays a re-allocation.
-- `fit_photo(photo, max_side)`: the working size (short side <= max_side, cv2 INTER_AREA as the
+- the working size of a photo is models.fitting.shrink_to_serve (short side <= max_side, as the
   official pipeline shrinks); every variant and the original see the same pixels, so PSNR / SSIM /
   LPIPS compare like with like.
 - `score(reference, output, lpips)`: PSNR / SSIM (evaluation.quality) and LPIPS when the real
@@ -29,39 +29,34 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-MODES = ("full", "portrait")
 TIMED_RUNS = 3  # timed calls per (variant, photo) after the untimed warm-up; their median is shown
 HEATMAP_FULL_SCALE = 64.0  # a mean |difference| of 64 grey levels (of 255) is drawn at full heat
 
 
 @dataclass
 class Live:
-    """A registered version ready to run: `run(photo)` -> (uint8 RGB cartoon, milliseconds)."""
+    """A registered version (registry.aliasing.LoadedVariant) behind its lock: `run(photo)` -> (uint8 RGB
+    cartoon, milliseconds). Reads through to the loaded version (style, version, variant, method,
+    runtime, precision, mode, label, predictor)."""
 
-    style: str
-    version: int
-    variant: str
-    method: str
-    runtime: str
-    precision: str
-    mode: str
-    predictor: object
+    loaded: object  # registry.aliasing.LoadedVariant
     lock: threading.Lock = field(default_factory=threading.Lock)
     warm_shape: tuple | None = None  # the input shape of the last call: the one the model is warm at
 
-    @property
-    def label(self):
-        return f"v{self.version} {self.variant.split('/', 1)[-1]}"
+    def __getattr__(self, name):  # only called for names Live itself lacks
+        if name == "loaded":
+            raise AttributeError(name)
+        return getattr(self.loaded, name)
 
     def run(self, photo, warm=False):
         """(output, ms) of one call. `warm=True`: the call is made at a warm shape: if the last call (this
         session's or another's) had another input shape, an untimed call re-warms first."""
         with self.lock:  # one call at a time per interpreter/model (LiteRT is not thread-safe)
             if warm and self.warm_shape != photo.shape:
-                self.predictor.predict(photo)
+                self.loaded.predict(photo)
             self.warm_shape = photo.shape
             start = time.perf_counter()
-            out = self.predictor.predict(photo)
+            out = self.loaded.predict(photo)
             ms = (time.perf_counter() - start) * 1000.0
         return out, ms
 
@@ -110,37 +105,23 @@ def measure(photo, lives, runs=TIMED_RUNS, progress=None):
             for out, t, f, c in zip(outputs, times, first, cold)]
 
 
-def _predictor(folder, mode):
-    """evaluation's predictor for a variant folder (registry.artifacts.spec_for), full-image or portrait."""
-    from evaluation.variants import build_predictor
-    from registry.artifacts import spec_for
+def ratio_range(reference, variant):
+    """(lowest, highest) speed-up the timed calls allow: the original's fastest / the variant's slowest
+    and the original's slowest / the variant's fastest (the noise band of this page's ratio)."""
+    return min(reference.runs_ms) / max(variant.runs_ms), max(reference.runs_ms) / min(variant.runs_ms)
 
-    return build_predictor(**{**spec_for(folder).to_dict(), "mode": mode})
+
+def agrees(overview, low, high):
+    """Whether the Overview's (speed-up, noise band) overlaps this page's range [low, high]."""
+    speedup, band = overview
+    return speedup + band >= low and speedup - band <= high
 
 
 def load(style, version, mode="full", store=None):
-    """A registry version (number or alias) as a Live predictor."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}. Received: mode={mode!r}")
-    from registry.aliasing import download_version
-    from registry.artifacts import read_manifest
+    """A registry version (number or alias) as a Live predictor (registry.load_predictor + a lock)."""
+    from registry.aliasing import load_predictor
 
-    folder, mv = download_version(style, version, store)
-    manifest = read_manifest(folder)
-    predictor = _predictor(folder, mode)
-    return Live(style, int(mv.version), manifest["variant"], manifest.get("method", "?"), predictor.runtime,
-                predictor.precision, mode, predictor)
-
-
-def fit_photo(photo, max_side):
-    """Shrink so the short side is <= max_side (None: unchanged)."""
-    from models.processing import shrink_size
-
-    h, w = photo.shape[:2]
-    nh, nw = shrink_size(h, w, max_side)
-    if (nh, nw) == (h, w):
-        return photo
-    return cv2.resize(photo, (nw, nh), interpolation=cv2.INTER_AREA)
+    return Live(load_predictor(style, version, store, mode=mode))
 
 
 def load_lpips():
@@ -171,18 +152,6 @@ def diff_heatmap(a, b, full_scale=HEATMAP_FULL_SCALE):
     diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).mean(axis=2)
     level = np.clip(diff * (255.0 / full_scale), 0, 255).astype(np.uint8)
     return cv2.cvtColor(cv2.applyColorMap(level, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
-
-
-def ratio_range(reference, variant):
-    """(lowest, highest) speed-up the timed calls allow: the original's fastest / the variant's slowest
-    and the original's slowest / the variant's fastest (the noise band of this page's ratio)."""
-    return min(reference.runs_ms) / max(variant.runs_ms), max(reference.runs_ms) / min(variant.runs_ms)
-
-
-def agrees(overview, low, high):
-    """Whether the Overview's (speed-up, noise band) overlaps this page's range [low, high]."""
-    speedup, band = overview
-    return speedup + band >= low and speedup - band <= high
 
 
 def compare(photo, reference_live, lives, lpips_metric=None, progress=None, runs=TIMED_RUNS):

@@ -72,18 +72,3 @@ def measure_throughput(fn, batch, config=TimingConfig(), progress=None):
     # from the median call: on shared machines one preempted call should not move the figure
     return {"batch": batch, "images_per_s": float(batch / np.median(times)), "count": int(times.size),
             "p50_batch_ms": float(np.median(times) * 1000.0), "mean_batch_ms": float(times.mean() * 1000.0)}
-
-
-def square_input(image, size):
-    """A real photo as a size x size uint8 RGB input: centre crop to a square, then INTER_AREA resize
-    (shrinking) or INTER_CUBIC (enlarging). Every variant sees exactly this array at this size."""
-    import cv2
-
-    h, w = image.shape[:2]
-    side = min(h, w)
-    y0, x0 = (h - side) // 2, (w - side) // 2
-    crop = image[y0:y0 + side, x0:x0 + side]
-    if side == size:
-        return np.ascontiguousarray(crop)
-    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
-    return cv2.resize(crop, (size, size), interpolation=interpolation)

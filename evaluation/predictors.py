@@ -3,7 +3,7 @@ optionally mixed float16 there) and a LiteRT .tflite (thread count, XNNPACK).
 
 A Predictor maps uint8 RGB photos to uint8 RGB cartoons through the official processing contract
 (`models.processing.Cartoonizer`) with `max_side=None`: the evaluation chooses the input size itself
-(square inputs from `performance.square_input`), so the network runs at exactly the size measured.
+(square inputs from `models.fitting.square_input`), so the network runs at exactly the size measured.
 It also knows its record labels (runtime, precision, device, threads, delegate) and its static
 figures (file bytes, parameters, MACs).
 """

@@ -3,7 +3,7 @@
 For each variant: one `static` record (file bytes, params, MACs at STATIC_RESOLUTION); then for each
 size: `latency`, `throughput` (per batch size the runtime supports), `memory` (isolated process),
 `quality` and `face_quality` (against the reference's output on the same input at the same size),
-and `stages` in portrait mode. Inputs are real photos made square (`performance.square_input`):
+and `stages` in portrait mode. Inputs are real photos made square (`models.fitting.square_input`):
 latency/throughput/memory use the first photo, quality uses all of them.
 The reference (the original FP32 Keras network of the variant's style) runs once per style x size
 and its outputs are reused for every variant.
@@ -16,7 +16,8 @@ import numpy as np
 
 from evaluation import face_quality, identity
 from evaluation.environment import fingerprint
-from evaluation.performance import TimingConfig, measure_latency, measure_throughput, square_input
+from evaluation.performance import TimingConfig, measure_latency, measure_throughput
+from models.fitting import square_input
 from evaluation.quality import psnr, ssim, summary_metrics
 from evaluation.records import GROUPS, make_record
 from evaluation.variants import build_predictor, resolve_variant

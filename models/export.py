@@ -64,30 +64,19 @@ class ExportConfig:
         }[self.precision]
 
 
-def square_bgr(rgb, size):
-    """uint8 RGB photo -> float32 BGR [-1, 1] (size, size, 3): short side scaled to size, centre crop."""
-    import cv2
-
-    from models.processing import to_network
-
-    h, w = rgb.shape[:2]
-    scale = size / min(h, w)
-    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    rgb = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    y, x = (nh - size) // 2, (nw - size) // 2
-    return to_network(rgb[y:y + size, x:x + size])
-
-
 def calibration_batches(count, size, seed=0, portraits_dir=None):
-    """A seeded choice of `count` calibration portraits as (1, size, size, 3) float32 BGR batches."""
+    """A seeded choice of `count` calibration portraits as (1, size, size, 3) float32 BGR batches, made
+    square exactly as evaluation makes its inputs (models.fitting.square_input)."""
+    from models.fitting import square_input
     from models.images import load_image
+    from models.processing import to_network
 
     files = portrait_files("calibration", portraits_dir or PORTRAITS_DIR)
     if count > len(files):
         raise ValueError(f"calibration_images={count} but only {len(files)} calibration portraits exist "
                          f"in {portraits_dir or PORTRAITS_DIR}")
     picked = np.random.default_rng(seed).choice(len(files), size=count, replace=False)
-    return [square_bgr(load_image(files[i]), size)[None] for i in sorted(picked)]
+    return [to_network(square_input(load_image(files[i]), size))[None] for i in sorted(picked)]
 
 
 # --- conversion ---------------------------------------------------------------------------------------

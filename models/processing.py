@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from models.fitting import shrink_to_serve
 from models.images import ImageError, check_array
 
 PAD_MULTIPLE = 16
@@ -79,8 +80,7 @@ class Cartoonizer:
             raise ImageError(f"A {w}x{h} photo would run the network on {padded_pixels / 1e6:.1f} MP, "
                              f"above the {self.config.max_network_pixels / 1e6:.1f} MP memory limit; "
                              "set max_side (e.g. 720) to shrink it first.")
-        if (sh, sw) != (h, w):
-            images = [cv2.resize(im, (sw, sh), interpolation=cv2.INTER_AREA) for im in images]
+        images = [shrink_to_serve(im, self.config.max_side) for im in images]  # models.fitting's rule
         batch = np.stack([to_network(pad_to_multiple(im)) for im in images])
         return batch, (sh, sw), (h, w)
 

@@ -1,7 +1,12 @@
-"""Save and load a Keras variant: `architecture.json` (Architecture.to_dict + name) and `model.weights.h5`.
+"""The one variant-folder format: `architecture.json` beside the model, written and read only here.
 
-A variant folder is written next to its destination and renamed into place, so a crash never leaves a
-half-written variant that loads.
+    architecture.json   {"name", "model_name", **models.dctnet.Architecture.to_dict()}
+    model.weights.h5    the weights (`save_variant`: the CLI's folders; rebuilt from the architecture), or
+    model.keras         the whole Keras model (the registry's folders, registry/artifacts.py: loadable with
+                        keras alone)
+
+`load_variant` reads either. A folder is written next to its destination and renamed into place, so a
+crash never leaves a half-written variant that loads.
 """
 
 import json
@@ -11,6 +16,13 @@ from pathlib import Path
 
 ARCH_FILE = "architecture.json"
 WEIGHTS_FILE = "model.weights.h5"
+KERAS_FILE = "model.keras"
+
+
+def write_architecture(directory, variant):
+    """Write `variant`'s architecture.json into `directory` (which exists)."""
+    meta = {"name": variant.name, "model_name": variant.model.name, **variant.architecture.to_dict()}
+    (Path(directory) / ARCH_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def save_variant(variant, directory):
@@ -21,8 +33,7 @@ def save_variant(variant, directory):
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
     try:
-        meta = {"name": variant.name, "model_name": variant.model.name, **variant.architecture.to_dict()}
-        (tmp / ARCH_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        write_architecture(tmp, variant)
         variant.model.save_weights(tmp / WEIGHTS_FILE)
         if directory.exists():
             shutil.rmtree(directory)
@@ -33,17 +44,28 @@ def save_variant(variant, directory):
     return directory
 
 
-def load_variant(directory):
-    """The KerasVariant saved in `directory`."""
+def load_variant(directory, name=None):
+    """The KerasVariant saved in `directory` (model.keras or model.weights.h5 beside architecture.json).
+
+    `name` overrides the stored one (folders written before architecture.json carried a name)."""
     from models.variant import KerasVariant
     from models.dctnet import Architecture, build_generator
 
     directory = Path(directory)
-    for name in (ARCH_FILE, WEIGHTS_FILE):
-        if not (directory / name).is_file():
-            raise FileNotFoundError(f"{directory} is not a saved variant: {name} is missing")
+    model_file = next((directory / f for f in (KERAS_FILE, WEIGHTS_FILE) if (directory / f).is_file()), None)
+    if not (directory / ARCH_FILE).is_file():
+        raise FileNotFoundError(f"{directory} is not a saved variant: {ARCH_FILE} is missing")
+    if model_file is None:
+        raise FileNotFoundError(f"{directory} is not a saved variant: {WEIGHTS_FILE} (or {KERAS_FILE}) is missing")
     meta = json.loads((directory / ARCH_FILE).read_text())
     arch = Architecture.from_dict(meta)
-    model = build_generator(arch, name=meta.get("model_name", "dctnet"))
-    model.load_weights(directory / WEIGHTS_FILE)
-    return KerasVariant(model, arch, name=meta.get("name", directory.name))
+    if model_file.name == KERAS_FILE:
+        import keras
+
+        import models.layers  # noqa: F401  registers the custom layers with Keras' serializer
+
+        model = keras.saving.load_model(model_file, compile=False)
+    else:
+        model = build_generator(arch, name=meta.get("model_name", "dctnet"))
+        model.load_weights(model_file)
+    return KerasVariant(model, arch, name=name or meta.get("name", directory.name))

@@ -63,9 +63,15 @@ def set_from_recommendations(style, scenarios=None, store=None, env_id=None):
     return chosen
 
 
+MODES = ("full", "portrait")  # the full-image network, or the official face pipeline around it
+
+
 @dataclass
 class LoadedVariant:
-    """A registered version, ready: `loaded(image)` maps uint8 RGB H x W x 3 to its cartoon."""
+    """A registered version, ready: `loaded(image)` maps uint8 RGB H x W x 3 to its cartoon.
+
+    The one "loaded registered version" type: the CLI, the tests and the dashboard (which wraps it with
+    a lock, dashboard_pages/live.py) all get it from `load_predictor`."""
 
     style: str
     version: int
@@ -73,6 +79,23 @@ class LoadedVariant:
     manifest: dict
     folder: Path
     predictor: object  # evaluation.predictors.Predictor
+    mode: str = "full"
+
+    @property
+    def method(self):
+        return self.manifest.get("method", "?")
+
+    @property
+    def runtime(self):
+        return self.predictor.runtime
+
+    @property
+    def precision(self):
+        return self.predictor.precision
+
+    @property
+    def label(self):
+        return f"v{self.version} {self.variant.split('/', 1)[-1]}"
 
     def __call__(self, image):
         return self.predictor.predict(image)
@@ -109,10 +132,14 @@ def download_version(style, version, store=None):
     return sorted(cache.glob(f"artifacts/*/{MANIFEST}"))[0].parent, mv
 
 
-def load_predictor(style="anime", version_or_alias="latest", store=None, threads=None):
-    """A ready predictor for a version number, an alias, or "latest" (the newest version)."""
+def load_predictor(style="anime", version_or_alias="latest", store=None, threads=None, mode="full"):
+    """A ready predictor for a version number, an alias, or "latest" (the newest version).
+
+    `mode`: "full" (the full-image network) or "portrait" (the official face pipeline around it)."""
     from registry.artifacts import predictor_from_folder, read_manifest
 
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}. Received: mode={mode!r}")
     store = get_store(store)
     if str(version_or_alias) == "latest":
         from registry.queries import versions
@@ -124,4 +151,4 @@ def load_predictor(style="anime", version_or_alias="latest", store=None, threads
     folder, mv = download_version(style, version_or_alias, store)
     manifest = read_manifest(folder)
     return LoadedVariant(style, int(mv.version), manifest["variant"], manifest, folder,
-                         predictor_from_folder(folder, threads=threads))
+                         predictor_from_folder(folder, threads=threads, mode=mode), mode)

@@ -2,7 +2,7 @@
 
     variant.json      manifest: variant, style, method chain + configs, parent, hashes, artifact file
     model.keras       a Keras variant (original, pruned, SVD, student), loadable with keras alone
-    architecture.json its models.dctnet.Architecture (Keras variants)
+    architecture.json its architecture (Keras variants; the one format of models/variant_io.py)
     model.tflite      or a LiteRT export (FP32/FP16/INT8)
     report.json/.txt  the compression report (what changed, what was skipped and why)
     samples/*.png     the variant's cartoons of the evaluation photos (uint8 RGB)
@@ -16,10 +16,10 @@ import os
 import shutil
 from pathlib import Path
 
+from models.variant_io import ARCH_FILE, KERAS_FILE
+
 MANIFEST = "variant.json"
-KERAS_FILE = "model.keras"
 TFLITE_FILE = "model.tflite"
-ARCHITECTURE_FILE = "architecture.json"
 
 
 def write_folder(dest, manifest, keras_model=None, tflite_path=None, report=None, samples=None,
@@ -38,7 +38,10 @@ def write_folder(dest, manifest, keras_model=None, tflite_path=None, report=None
         keras_model.save(tmp / KERAS_FILE)
         manifest["artifact"] = KERAS_FILE
         if architecture is not None:  # lets a later chain (pruned -> INT8) start from this variant
-            (tmp / ARCHITECTURE_FILE).write_text(json.dumps(architecture.to_dict(), indent=2) + "\n")
+            from models.variant import KerasVariant
+            from models.variant_io import write_architecture
+
+            write_architecture(tmp, KerasVariant(keras_model, architecture, name=manifest.get("variant", dest.name)))
     else:
         shutil.copy2(tflite_path, tmp / TFLITE_FILE)
         manifest["artifact"] = TFLITE_FILE
@@ -52,6 +55,11 @@ def write_folder(dest, manifest, keras_model=None, tflite_path=None, report=None
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
     return dest
+
+
+def has_keras_variant(folder):
+    """Whether the folder holds a Keras variant a later chain can start from (model + architecture)."""
+    return read_manifest(folder)["artifact"] == KERAS_FILE and (Path(folder) / ARCH_FILE).is_file()
 
 
 def read_manifest(folder):
@@ -74,11 +82,11 @@ def spec_for(folder, threads=None):
                        path=str(Path(folder) / manifest["artifact"]), threads=threads if tflite else None)
 
 
-def predictor_from_folder(folder, threads=None):
-    """The evaluation Predictor (uint8 RGB in/out) for a variant folder."""
+def predictor_from_folder(folder, threads=None, mode="full"):
+    """The evaluation Predictor (uint8 RGB in/out) for a variant folder, full-image or portrait."""
     from evaluation.variants import build_predictor
 
-    return build_predictor(**spec_for(folder, threads).to_dict())
+    return build_predictor(**{**spec_for(folder, threads).to_dict(), "mode": mode})
 
 
 def add_samples(folder, samples):

@@ -37,28 +37,19 @@ def write_variant(built, model, tflite, report, architecture=None):
 
 def registered_keras(store, style, config_hash, code):
     """A registered Keras variant (same config hash and code version) as a KerasVariant, or None."""
-    from models.variant import KerasVariant
-    from models.dctnet import Architecture
+    from models.variant_io import load_variant
 
     from registry.aliasing import download_version
-    from registry.artifacts import ARCHITECTURE_FILE, KERAS_FILE, read_manifest
+    from registry.artifacts import has_keras_variant, read_manifest
     from registry.queries import find_version
 
     version = find_version(store, style, config_hash, code)
     if version is None:
         return None
     folder, _ = download_version(style, version.version, store)
-    if read_manifest(folder)["artifact"] != KERAS_FILE or not (folder / ARCHITECTURE_FILE).is_file():
+    if not has_keras_variant(folder):
         return None
-    import json
-
-    import keras
-
-    import models.layers  # noqa: F401  registers the custom layers with Keras' serializer
-
-    arch = Architecture.from_dict(json.loads((folder / ARCHITECTURE_FILE).read_text()))
-    model = keras.saving.load_model(folder / KERAS_FILE, compile=False)
-    return KerasVariant(model, arch, name=read_manifest(folder)["variant"])
+    return load_variant(folder, name=read_manifest(folder)["variant"])
 
 
 def _lpips():
@@ -83,9 +74,9 @@ def evaluate(store, state, built, folder, settings):
     """Measure the variant in `folder` with evaluation.runner -> (records, {photo: sample cartoon}).
 
     The reference (the style's original) and face detections are computed once per style and build."""
-    from evaluation.performance import square_input
     from evaluation.runner import Reference, evaluate_variant
     from evaluation.variants import build_predictor
+    from models.fitting import square_input
     from models.images import load_image
 
     from registry.artifacts import add_samples, spec_for

@@ -41,7 +41,8 @@ def main(argv=None):
     import registry
     from tqdm import tqdm
 
-    from dashboard_pages.live import compare, fit_photo, load, load_lpips
+    from dashboard_pages.live import compare, load, load_lpips
+    from models.fitting import shrink_to_serve
     from evaluation.environment import describe, fingerprint
     from models.samples import load_sample
 
@@ -55,7 +56,7 @@ def main(argv=None):
     if missing:
         print(f"not registered: {missing}. Registered entries: {sorted(by_entry)}", file=sys.stderr)
         return 2
-    photo = fit_photo(load_sample(args.photo), args.size)
+    photo = shrink_to_serve(load_sample(args.photo), args.size)
     lives = []
     for entry in tqdm(["original"] + wanted, desc="loading variants"):
         lives.append(load(args.style, by_entry[entry]))

@@ -120,7 +120,8 @@ def main(argv=None):
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     from models.complexity import count_macs
-    from models.export import square_bgr
+    from models.fitting import square_input
+    from models.processing import to_network
     from models.portraits import portrait_files
     from models.images import load_image
     from models.litert import LiteRTNetwork
@@ -143,7 +144,7 @@ def main(argv=None):
     for size in args.sizes:
         for r in rows:
             r["macs"][size] = count_macs(r["variant"].model, size, size)
-        photos = [square_bgr(load_image(f), size)[None] for f in files]
+        photos = [to_network(square_input(load_image(f), size))[None] for f in files]
         refs = [from_network(np.asarray(original.model(x, training=False))[0]) for x in
                 tqdm(photos, desc=f"Keras FP32 reference {size}px", file=sys.stderr)]
         for net in nets:  # warm-up (allocation for this size, XNNPACK packing)

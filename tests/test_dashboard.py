@@ -82,7 +82,8 @@ def test_overview_shows_stars_why_and_charts(dashboard_registry):
 
 
 def test_compare_upload_produces_outputs_matching_independent_metrics(dashboard_registry):
-    from dashboard_pages.live import fit_photo, load
+    from dashboard_pages.live import load
+    from models.fitting import shrink_to_serve
     from models.samples import load_sample
 
     at = _page("compare")
@@ -102,7 +103,7 @@ def test_compare_upload_produces_outputs_matching_independent_metrics(dashboard_
     assert np.isinf(frame.loc["anime/original", "psnr_db"])
     assert (frame["latency_ms"] > 0).all()
     # independent check: run the FP16 version ourselves and compute PSNR with NumPy
-    work = fit_photo(photo, 256)
+    work = shrink_to_serve(photo, 256)
     ref, _ = load("anime", versions["original"]).run(work)
     out, _ = load("anime", versions["fp16"]).run(work)
     assert frame.loc["anime/fp16", "psnr_db"] == pytest.approx(psnr_uint8(out, ref), abs=0.01)

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.slow
 
 def test_lab_registers_a_new_variant_from_the_ui(empty_registry):
     import registry
-    from dashboard_pages.live import fit_photo, load
+    from dashboard_pages.live import load
+    from models.fitting import shrink_to_serve
     from models.samples import load_sample
     from models.weights import load_model
     from models.processing import Cartoonizer, ProcessingConfig, keras_network
@@ -29,7 +30,7 @@ def test_lab_registers_a_new_variant_from_the_ui(empty_registry):
     table = registry.versions("anime")
     assert table["entry"].tolist() == ["lab-fp16-test"] and table["method"].tolist() == ["tflite_fp16"]
     # the registered artifact is a real FP16 LiteRT DCT-Net: close to the Keras original on a photo
-    photo = fit_photo(load_sample("face_crop.jpg"), 256)
+    photo = shrink_to_serve(load_sample("face_crop.jpg"), 256)
     out, _ = load("anime", 1).run(photo)
     ref = Cartoonizer(keras_network(load_model("anime")), ProcessingConfig(max_side=None))(photo)
     assert psnr_uint8(out, ref) > 35

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from dashboard_pages.live import diff_heatmap, fit_photo
+from dashboard_pages.live import diff_heatmap
+from models.fitting import shrink_to_serve
 from dashboard_pages.slider import slider_html
 from dashboard_pages.votes import VoteStore, elo, least_compared_pair, scores
 
@@ -73,8 +74,8 @@ def test_diff_heatmap_is_zero_for_equal_images_and_saturates_at_full_scale():
 
 def test_fit_photo_shrinks_short_side_only_when_larger():
     photo = np.zeros((600, 900, 3), np.uint8)
-    assert fit_photo(photo, 512).shape == (512, 768, 3)
-    assert fit_photo(photo, 720) is photo
+    assert shrink_to_serve(photo, 512).shape == (512, 768, 3)
+    assert shrink_to_serve(photo, 720) is photo
 
 
 def test_slider_escapes_labels_and_needs_equal_shapes():
@@ -94,6 +95,7 @@ class _ColdFirst:
 
     def __init__(self, name, log, cold=0.12, warm=0.02):
         self.name, self.log, self.cold, self.warm, self.shape = name, log, cold, warm, None
+        self.label, self.variant = f"v1 {name}", f"anime/{name}"
 
     def predict(self, photo):
         import time
@@ -107,7 +109,7 @@ class _ColdFirst:
 def _live(name, log, **kw):
     from dashboard_pages.live import Live
 
-    return Live("anime", 1, f"anime/{name}", name, "fake", "fp32", "full", _ColdFirst(name, log, **kw))
+    return Live(_ColdFirst(name, log, **kw))  # stands in for a registry.aliasing.LoadedVariant
 
 
 def test_live_timing_warms_up_untimed_then_takes_the_median_of_interleaved_calls():

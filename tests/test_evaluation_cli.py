@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from evaluation.__main__ import build_parser, main
-from evaluation.performance import square_input
+from models.fitting import square_input
 from evaluation.records import load_records
 from models.images import load_image
 from models.processing import Cartoonizer, ProcessingConfig, keras_network

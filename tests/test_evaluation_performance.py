@@ -5,8 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from evaluation.performance import (TimingConfig, latency_stats, measure_latency, measure_throughput,
-                                    square_input)
+from evaluation.performance import TimingConfig, latency_stats, measure_latency, measure_throughput
+from models.fitting import square_input
 
 SLEEP_S = 0.1  # long enough that scheduler wake-up delays on a busy 2-core machine stay << 5%
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from evaluation.performance import square_input
+from models.fitting import square_input
 from evaluation.predictors import KerasPredictor, LiteRTPredictor
 from evaluation.tflite_complexity import tflite_complexity
 from evaluation.variants import build_predictor, resolve_variant

@@ -13,13 +13,14 @@ SIZES = [(96, 128), (160, 160)]
 @pytest.fixture(scope="module")
 def photos():
     """Two real photos (bundled samples) as float BGR crops of two different sizes."""
-    from models.export import square_bgr
+    from models.fitting import square_input
     from models.images import load_image
+    from models.processing import to_network
     from models.samples import SAMPLES_DIR
 
     out = []
     for name, (h, w) in zip(("face_crop.jpg", "half_body.jpg"), SIZES):
-        x = square_bgr(load_image(SAMPLES_DIR / name), max(h, w))
+        x = to_network(square_input(load_image(SAMPLES_DIR / name), max(h, w)))
         out.append(x[None, :h, :w])
     return out
 
