@@ -4,7 +4,8 @@ import time
 
 import streamlit as st
 
-from dashboard_pages.common import original_cartoonizer, photo_picker, warm_shapes
+from dashboard_pages.loaded import original_cartoonizer, warm_shapes
+from dashboard_pages.photos import photo_picker
 from models.images import ImageError, encode_png
 from models.weights import STYLES
 
