@@ -8,11 +8,12 @@
 """
 
 from dashboard_pages.labels import environments, stars, version_label  # noqa: F401
-from dashboard_pages.loaded import (cartoon, live_variant, lpips_metric, original_cartoonizer,  # noqa: F401
-                                    portrait_available)
+from dashboard_pages.loaded import (cartoon, identity_distances, identity_unavailable, live_variant,  # noqa: F401
+                                    lpips_metric, measured_pass, original_cartoonizer, portrait_available,
+                                    warm_shapes)
 from dashboard_pages.photos import (UPLOAD_TYPES, digest, photo_picker, photos_picker, png,  # noqa: F401
                                     read_sample, read_upload, zip_images)
 from dashboard_pages.registry_access import (DEFAULT_ENTRIES, DEFAULT_STYLE, first_run_screen,  # noqa: F401
                                              history_of, records_of, registered_styles, registry_changed,
                                              regressions_of, require_registry, run_build, store, store_key,
-                                             style_picker, versions_table)
+                                             registry_speedups, style_picker, this_machine, versions_table)

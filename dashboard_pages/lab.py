@@ -107,7 +107,7 @@ with n1:
     name = st.text_input("Variant name (catalogue entry)", value=auto[:40].rstrip("-."), key="lab_name")
 with n2:
     quick = st.toggle("Quick evaluation", value=True, key="lab_quick",
-                      help="On: 3 photos at 256 px, 3 timed runs (about a minute). Off: all bundled photos at "
+                      help="On: 3 photos at 512 px with face regions, 3 timed runs (about a minute). Off: all bundled photos at "
                            "512 px, 10 timed runs and peak memory (several minutes).")
 
 from registry.catalogue import DEFAULT_CATALOGUE, Entry  # noqa: E402

@@ -54,13 +54,18 @@ for c in picked:
     row.update({axis: common.stars(ratings[c.variant][axis].stars) for axis in AXES})
     row.update({"p50 ms": m.get("p50_ms"), "MB": m.get("file_mb"),
                 "PSNR dB": None if m.get("psnr_db") in (None, math.inf) else m.get("psnr_db"),
-                "SSIM": m.get("ssim"), "LPIPS": m.get("lpips")})
+                "SSIM": m.get("ssim"), "LPIPS": m.get("lpips"), "face SSIM": m.get("face_ssim"),
+                "identity": m.get("face_identity")})
     star_rows.append(row)
 st.dataframe(pd.DataFrame(star_rows), hide_index=True, column_config={
     **{a: st.column_config.TextColumn(a, help=AXIS[a].help) for a in AXES},
     "p50 ms": st.column_config.NumberColumn(format="%.0f"), "MB": st.column_config.NumberColumn(format="%.2f"),
     "PSNR dB": st.column_config.NumberColumn(format="%.1f", help="empty for the original (identical output)"),
-    "SSIM": st.column_config.NumberColumn(format="%.4f"), "LPIPS": st.column_config.NumberColumn(format="%.4f")})
+    "SSIM": st.column_config.NumberColumn(format="%.4f"), "LPIPS": st.column_config.NumberColumn(format="%.4f"),
+    "face SSIM": st.column_config.NumberColumn(format="%.3f", help="worst of eyes, nose, mouth (empty: no face "
+                                                                   "measured); the quality stars read it too"),
+    "identity": st.column_config.NumberColumn(format="%.3f", help="face identity: dlib embedding distance to the "
+                                                                  "original's cartoon (0 = same; lower is better)")})
 
 why_variant = st.selectbox("Why these stars?", [c.variant for c in picked], key="overview_why")
 with st.expander(f"Why {why_variant} has these stars", expanded=False):

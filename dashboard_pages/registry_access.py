@@ -97,7 +97,7 @@ def first_run_screen():
     st.write(f"No compressed variant is registered yet in **{store().describe()}**. The quick default "
              f"build makes the {len(DEFAULT_CATALOGUE)} catalogue variants of one style (original, LiteRT "
              "FP32/FP16/INT8, pruned, SVD, distilled students) with cheap settings, evaluates them on 3 "
-             "bundled photos at 256 px and registers them. On a 2-core CPU that takes about 5-10 minutes; "
+             "bundled photos at 512 px (face regions and face identity included) and registers them. On a 2-core CPU that takes about 5-10 minutes; "
              "`python -m registry build --quick` does the same from a terminal.")
     style = st.selectbox("Style to build", STYLES, index=STYLES.index(DEFAULT_STYLE), key="first_run_style")
     if st.button("Build the quick default registry", type="primary", key="first_run_build"):
@@ -130,3 +130,34 @@ def run_build(style, quick=True, only=None, catalogue=None):
     for o in failed:
         st.error(f"{o.style}/{o.entry} failed and was not registered: {o.message.splitlines()[0]}")
     return outcomes
+
+
+@st.cache_resource(show_spinner=False)
+def this_machine():
+    from registry.measure import machine_id
+
+    return machine_id()
+
+
+def registry_speedups(uri, style):
+    """({(variant, size): (speed-up, noise band)} the Overview shows for THIS machine, note or None)."""
+    from decisions.comparisons import compare
+    from decisions.noise import LATENCY_REL_BAND, latency_band
+
+    records = records_of(uri, style)
+    if not records:
+        return {}, "The registry has no evaluation records to compare with."
+    comps = [c for c in compare(records) if c.mode == "full"]
+    here = [c for c in comps if c.hardware_id == this_machine()]
+    if not here:
+        return {}, ("The registry's latencies were measured on another machine: the Overview's speed-ups are "
+                    "not compared with this page's.")
+    base = {(c.size): c for c in here if c.is_baseline}
+    out = {}
+    for c in here:
+        s, b = c.metrics.get("speedup"), base.get(c.size)
+        if s is None or b is None:
+            continue
+        rel = max(latency_band(c, b) / max(c.metrics["p50_ms"], b.metrics["p50_ms"]), LATENCY_REL_BAND)
+        out[(c.variant, c.size)] = (s, rel * s)
+    return out, None

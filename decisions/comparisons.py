@@ -134,6 +134,8 @@ def _own_metrics(by_group, static):
                       for r in regions if f"{r}_{src}" in fm and (fm[f"{r}_{src}"] is not None or src == "psnr_mean")]
             if values:
                 m[dst] = pick(values)  # the worst region
+        if fm.get("identity_mean") is not None:
+            m["face_identity"] = fm["identity_mean"]
     return m
 
 

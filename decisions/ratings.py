@@ -7,7 +7,7 @@
 
 from dataclasses import dataclass
 
-from decisions.axes import AXES, AXIS, fmt
+from decisions.axes import AXES, AXIS, FACE_METRICS, fmt
 from decisions.scales import (PRECISION_STARS, QUALITY_SCALES, RUNTIME_STARS, SCALES, TRAIN_TIME_SCALE,
                               TRAINING_LEVELS, TRAINING_STARS, deployment_stars)
 
@@ -44,11 +44,10 @@ def rate_axis(comp, axis, quality_keys=None):
         scale_text = " | ".join(f"{s.label}: {s.describe()}" for s in QUALITY_SCALES.values())
         if not parts:
             return Rating(axis, None, None, "quality not measured", scale_text)
-        worst = min(parts, key=lambda p: p[0].score(p[1]))
         values = ", ".join(f"{s.label} {fmt(v, s.unit)} ({s.stars(v)}*)" for s, v in parts)
         if comp.is_baseline:
             values = "the original itself (the reference every PSNR/SSIM/LPIPS is measured against)"
-        detail = f"{values}; the weakest, {worst[0].label}, sets the stars"
+        detail = f"{values}; {_quality_decider(parts)}"
         return Rating(axis, min(s.stars(v) for s, v in parts), min(s.score(v) for s, v in parts), detail,
                       scale_text)
     if axis == "training":
@@ -70,6 +69,27 @@ def rate_axis(comp, axis, quality_keys=None):
                       + " | precision: " + ", ".join(f"{k} {v[0]}*" for k, v in PRECISION_STARS.items()))
         return Rating(axis, stars, float(stars), detail, scale_text)
     raise ValueError(f"Unknown rating axis {axis!r}. Valid axes: {', '.join(AXES)}")
+
+
+def _quality_decider(parts):
+    """Which side set the quality stars, in words: the full image, the face regions, or both alike.
+    The axis takes the weakest metric (docs/decisions.md: the weaker of full-image and face-region)."""
+    worst = min(parts, key=lambda p: p[0].score(p[1]))
+    full = [p for p in parts if p[0].metric not in FACE_METRICS]
+    face = [p for p in parts if p[0].metric in FACE_METRICS]
+    named = f"{worst[0].label} {fmt(worst[1], worst[0].unit)}"
+    if not face:
+        return f"the full image decides (face regions not measured): the weakest, {named}, sets the stars"
+    if not full:
+        return f"the face regions decide (full image not measured): the weakest, {named}, sets the stars"
+    full_stars, face_stars = min(s.stars(v) for s, v in full), min(s.stars(v) for s, v in face)
+    if face_stars < full_stars:
+        return (f"the face decides: the weakest, {named}, sets the stars (the full image alone would give "
+                f"{full_stars}*)")
+    if full_stars < face_stars:
+        return (f"the full image decides: the weakest, {named}, sets the stars (the face alone would give "
+                f"{face_stars}*)")
+    return f"the full image and the face agree at {full_stars}*: the weakest, {named}, sets the stars"
 
 
 def rate(comp, axes=AXES):

@@ -76,6 +76,10 @@ QUALITY_SCALES = {
     "face_ssim": Scale("face_ssim", "face-region SSIM (worst region)", "", (0.70, 0.85, 0.92, 0.96, 0.98)),
     "face_lpips": Scale("face_lpips", "face-region LPIPS (worst region)", "",
                         (0.40, 0.20, 0.10, 0.05, 0.02), higher_is_better=False),
+    # dlib embedding distance between the variant's and the original's cartoons (evaluation.identity);
+    # 0.6 is dlib's same-person threshold on real photos: a cartoon that far off shows someone else
+    "face_identity": Scale("face_identity", "face identity (embedding distance)", "",
+                           (0.60, 0.40, 0.25, 0.15, 0.08), higher_is_better=False),
 }
 
 # Training cost: what the method needs beyond the trained original (each method declares its level in

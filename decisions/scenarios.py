@@ -12,7 +12,7 @@ import operator
 import re
 from dataclasses import dataclass
 
-from decisions.axes import AXES, METRICS
+from decisions.axes import AXES, FACE_COUNTERPART, METRICS
 from models.variant import TRAINING_LEVELS
 
 NUMERIC_OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
@@ -61,8 +61,19 @@ class Constraint:
         return comp.metrics.get(self.metric)
 
     def check(self, comp):
-        """(passes, why) for one Comparison; an unmeasured metric never passes a hard constraint."""
-        value = self.measured(comp)
+        """(passes, why) for one Comparison; an unmeasured metric never passes a hard constraint.
+
+        A floor on a full-image quality metric (psnr_db, ssim, lpips) is checked against the weaker of the
+        full image and its face-region counterpart (FACE_COUNTERPART) when the faces were measured: a
+        variant cannot pass a quality floor with a face that fails it (docs/decisions.md)."""
+        value, where = self.measured(comp), ""
+        face_key = FACE_COUNTERPART.get(self.metric)
+        face = comp.metrics.get(face_key) if face_key else None
+        if value is not None and face is not None:
+            weaker = min if METRICS[self.metric][0] == "max" else max
+            if weaker(value, face) == face and face != value:
+                where = f" in the worst face region ({face_key}; full image {_shown(value)})"
+                value = face
         if value is None:
             return False, f"{self.metric} not measured (needed for {self})"
         if self.op in SET_OPS:
@@ -73,12 +84,17 @@ class Constraint:
             ok = NUMERIC_OPS[self.op](value, self.value) if self.op in ("==", "!=") else False
         else:
             ok = NUMERIC_OPS[self.op](value, self.value)
-        shown = (f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}") if isinstance(value, float) else str(value)
-        return ok, ("" if ok else f"fails {self}: measured {shown}")
+        return ok, ("" if ok else f"fails {self}: measured {_shown(value)}{where}")
 
     def __str__(self):
         value = ",".join(map(str, self.value)) if isinstance(self.value, tuple) else self.value
         return f"{self.metric} {self.op} {value}"
+
+
+def _shown(value):
+    if isinstance(value, float):
+        return "inf" if math.isinf(value) else f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return str(value)
 
 
 _CONSTRAINT_RE = re.compile(r"^\s*([A-Za-z_0-9]+)\s*(<=|>=|==|!=|<|>|\s+not\s+in\s+|\s+in\s+)\s*(.+?)\s*$")

@@ -7,7 +7,8 @@ with the full-image metrics: PSNR, SSIM (needs >= 11 px a side, else None for th
 LPIPS's AlexNet needs about 32 px a side, so a crop whose short side is under LPIPS_MIN_SIDE is
 enlarged (both crops, INTER_CUBIC, the same factor) to that side first; stated in every record.
 A photo's value per region is the mean over its faces; photos without a face say so (faces: 0) and
-do not count towards the summary.
+do not count towards the summary. Rows may carry `identity` (evaluation.identity, the runner adds it):
+summarised as identity_mean / _median / _worst (the largest distance).
 """
 
 import cv2
@@ -68,6 +69,10 @@ def face_summary(rows):
         part = summary_metrics(with_face, prefix=f"{region}_")
         part.pop("images")
         metrics.update(part)
+    identity = [r["identity"] for r in with_face if r.get("identity") is not None]
+    if identity:  # evaluation.identity: embedding distance, lower is better (worst = largest)
+        metrics.update(identity_mean=float(np.mean(identity)), identity_median=float(np.median(identity)),
+                       identity_worst=float(np.max(identity)))
     metrics["images"] = len(with_face)
     metrics["images_without_face"] = len(rows) - len(with_face)
     metrics["faces"] = int(sum(r["faces"] for r in rows))

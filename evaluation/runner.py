@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evaluation import face_quality
+from evaluation import face_quality, identity
 from evaluation.environment import fingerprint
 from evaluation.performance import TimingConfig, measure_latency, measure_throughput
 from models.fitting import square_input
@@ -80,8 +80,11 @@ def _labels(spec, predictor, env):
             "mode": spec.mode, "env": env}
 
 
-def evaluate_variant(spec, images, config, reference, faces_by_size, lpips_metric, lpips_note, tick):
-    """All records of one variant. `images` is [(name, uint8 RGB)], `tick(label)` advances progress."""
+def evaluate_variant(spec, images, config, reference, faces_by_size, lpips_metric, lpips_note, tick,
+                     outputs=None):
+    """All records of one variant. `images` is [(name, uint8 RGB)], `tick(label)` advances progress;
+    `outputs` (a dict) receives the quality pass's {(size, image name): output} (the registry keeps a few
+    as sample cartoons without running the variant again)."""
     predictor = build_predictor(**spec.to_dict())
     env = fingerprint(threads=predictor.threads, delegate=predictor.delegate,
                       backend=getattr(predictor, "backend", None), device=predictor.device)
@@ -135,15 +138,17 @@ def evaluate_variant(spec, images, config, reference, faces_by_size, lpips_metri
             tick(f"{spec.name} {size}px memory")
         if {"quality", "face_quality", "stages"} & set(config.groups):
             records.extend(_quality_records(spec, predictor, base, images, size, config, reference,
-                                            faces_by_size, lpips_metric, lpips_note, same_as_reference))
+                                            faces_by_size, lpips_metric, lpips_note, same_as_reference,
+                                            outputs))
             tick(f"{spec.name} {size}px quality")
     return records
 
 
 def _quality_records(spec, predictor, base, images, size, config, reference, faces_by_size, lpips_metric,
-                     lpips_note, same_as_reference):
+                     lpips_note, same_as_reference, outputs=None):
     rows, face_rows, stage_rows = [], [], []
     notes = [lpips_note] if lpips_note else []
+    identity_note = identity.unavailable_reason() if "face_quality" in config.groups else None
     if same_as_reference:
         notes.append("this variant is the reference: identical outputs (PSNR infinite, stored as null)")
     for name, photo in images:
@@ -153,6 +158,8 @@ def _quality_records(spec, predictor, base, images, size, config, reference, fac
             out = ref
         else:  # portrait mode always runs, for its per-stage times
             out = predictor.predict(x)
+        if outputs is not None:
+            outputs[(size, name)] = out
         if predictor.mode == "portrait":
             stage_rows.append(predictor.last_stages())
         row = {"image": name, "psnr": psnr(out, ref), "ssim": ssim(out, ref)}
@@ -165,7 +172,11 @@ def _quality_records(spec, predictor, base, images, size, config, reference, fac
                 from models.faces import detect_faces
 
                 faces_by_size[key] = detect_faces(x)
-            face_rows.append(face_quality.face_row(name, out, ref, faces_by_size[key], lpips_metric))
+            row = face_quality.face_row(name, out, ref, faces_by_size[key], lpips_metric)
+            if faces_by_size[key] and identity_note is None:
+                row["identity"] = 0.0 if out is ref else _identity(x, out, ref, faces_by_size, key,
+                                                                    (spec.style, predictor.mode))
+            face_rows.append(row)
     records = []
     if "quality" in config.groups:
         metrics = summary_metrics(rows)
@@ -173,6 +184,7 @@ def _quality_records(spec, predictor, base, images, size, config, reference, fac
                                    notes=notes + [_ssim_note()]))
     if "face_quality" in config.groups:
         metrics, face_notes = face_quality.face_summary(face_rows)
+        face_notes += [identity_note or identity.NOTE]
         records.append(make_record(**base, size=size, group="face_quality", metrics=metrics, per_image=face_rows,
                                    notes=notes + face_notes + ([face_quality.LPIPS_NOTE] if lpips_metric else [])))
     if "stages" in config.groups and stage_rows:
@@ -182,6 +194,18 @@ def _quality_records(spec, predictor, base, images, size, config, reference, fac
         records.append(make_record(**base, size=size, group="stages", metrics=metrics,
                                    notes=["mean per-stage wall time over the quality images"]))
     return records
+
+
+def _identity(photo, output, reference, cache, key, reference_key):
+    """Face-identity distance of one photo's output; the photo's dlib landmarks and the reference's
+    embeddings are computed once per (style, mode, size, photo) and kept in the face cache beside the
+    detections (which depend on the photo only)."""
+    ref_key = ("identity",) + tuple(reference_key) + tuple(key)
+    if ref_key not in cache:
+        shapes = identity.landmarks(photo, cache[key])
+        cache[ref_key] = (shapes, [identity.embed(reference, s) for s in shapes])
+    shapes, ref_embeddings = cache[ref_key]
+    return identity.identity_distance(output, reference, shapes, ref_embeddings)
 
 
 def _ssim_note():

@@ -86,11 +86,15 @@ def evaluate(store, state, built, folder, settings):
         state.reference, state.faces = Reference("original"), {}
     photos = [(Path(p).name, load_image(p)) for p in settings["image_paths"]]
     lpips_metric, lpips_note = _lpips()
+    outputs = {}
     records = evaluate_variant(spec, photos, run_config(settings), state.reference, state.faces,
-                               lpips_metric, lpips_note, tick=lambda *a, **k: None)
-    predictor = build_predictor(**spec.to_dict())  # sample cartoons for the version's artifacts
+                               lpips_metric, lpips_note, tick=lambda *a, **k: None, outputs=outputs)
     size = settings["sizes"][0]
-    samples = {name: predictor.predict(square_input(photo, size)) for name, photo in photos}
+    if all((size, name) in outputs for name, _ in photos):  # the quality pass's cartoons
+        samples = {name: outputs[(size, name)] for name, _ in photos}
+    else:  # no quality group: run the variant for its sample cartoons
+        predictor = build_predictor(**spec.to_dict())
+        samples = {name: predictor.predict(square_input(photo, size)) for name, photo in photos}
     add_samples(folder, samples)
     return records, samples
 

@@ -40,7 +40,10 @@ from registry.locks import writer_alive
 from registry.catalogue import DEFAULT_CATALOGUE, ORIGINAL, parent_name, select
 
 QUICK_SAMPLES = ("face_crop.jpg", "half_body.jpg", "astronaut.png")  # bundled in models/samples
-QUICK_GROUPS = ("static", "latency", "quality")
+QUICK_GROUPS = ("static", "latency", "quality", "face_quality")
+# Quick builds measure where the dashboard works (Compare's default working size) and include the face
+# regions and face identity: a verdict from 256 px without faces ranked variants nobody serves (issue 15).
+QUICK_SIZE = 512
 FULL_GROUPS = ("static", "latency", "throughput", "memory", "quality", "face_quality")
 
 
@@ -48,9 +51,9 @@ FULL_GROUPS = ("static", "latency", "throughput", "memory", "quality", "face_qua
 class BuildOptions:
     styles: tuple = ("anime",)
     only: tuple | None = None  # catalogue entry names
-    quick: bool = False  # cheap configs + 3 samples at 256 px + 3 latency runs
+    quick: bool = False  # cheap configs + 3 samples at 512 px (with face regions) + 3 latency runs
     images: tuple | None = None  # photo paths to evaluate on (default: bundled samples)
-    sizes: tuple | None = None  # square evaluation sizes (default: quick 256; full 512)
+    sizes: tuple | None = None  # square evaluation sizes (default: 512, quick and full)
     latency_runs: int | None = None  # timed runs per size (default: quick 3; full 10)
     threads: int | None = None  # LiteRT threads (default: all usable cores)
 
@@ -92,7 +95,7 @@ class BuildOptions:
             names = QUICK_SAMPLES if self.quick else tuple(sample_names())
             images = [str(SAMPLES_DIR / n) for n in names]
         return {"images": [Path(p).name for p in images], "image_paths": images,
-                "sizes": list(self.sizes or ((256,) if self.quick else (512,))),
+                "sizes": list(self.sizes or (QUICK_SIZE,)),
                 "latency_runs": self.latency_runs or (3 if self.quick else 10),
                 "threads": self.threads, "mode": "full",
                 "groups": list(QUICK_GROUPS if self.quick else FULL_GROUPS),

@@ -85,3 +85,64 @@ def test_slider_escapes_labels_and_needs_equal_shapes():
     assert "aspect-ratio:20/10" in html  # keeps the photo's aspect ratio
     with pytest.raises(ValueError, match="one shape"):
         slider_html(a, a[:5], "a", "b")
+
+
+class _ColdFirst:
+    """A fake predictor: the first call at a new input shape takes `cold` s (LiteRT's re-allocation),
+    later calls `warm` s; it logs the order of calls."""
+
+    runtime, precision = "fake", "fp32"
+
+    def __init__(self, name, log, cold=0.12, warm=0.02):
+        self.name, self.log, self.cold, self.warm, self.shape = name, log, cold, warm, None
+        self.label, self.variant = f"v1 {name}", f"anime/{name}"
+
+    def predict(self, photo):
+        import time
+
+        time.sleep(self.cold if photo.shape != self.shape else self.warm)
+        self.shape = photo.shape
+        self.log.append(self.name)
+        return photo
+
+
+def _live(name, log, **kw):
+    from dashboard_pages.live import Live
+
+    return Live(_ColdFirst(name, log, **kw))  # stands in for a registry.aliasing.LoadedVariant
+
+
+def test_live_timing_warms_up_untimed_then_takes_the_median_of_interleaved_calls():
+    from dashboard_pages.live import measure
+
+    log = []
+    a, b = _live("a", log), _live("b", log, warm=0.04)
+    photo = np.zeros((64, 48, 3), np.uint8)
+    (_, ta), (_, tb) = measure(photo, [a, b], runs=3)
+    assert log == ["a", "b"] + ["a", "b"] * 3  # one warm-up each, then round-robin timed rounds
+    assert ta.runs == tb.runs == 3 and ta.cold and tb.cold
+    assert ta.first_ms >= 110 and ta.median_ms == pytest.approx(20, abs=8)  # the cold call is kept apart
+    assert tb.median_ms == pytest.approx(40, abs=8)
+    (_, again), = measure(photo, [a], runs=2)  # same shape again: already warm
+    assert not again.cold and again.first_ms < 60
+
+
+def test_a_timed_call_after_another_shape_rewarms_first():
+    log = []
+    a = _live("a", log)
+    small, big = np.zeros((32, 32, 3), np.uint8), np.zeros((64, 64, 3), np.uint8)
+    a.run(small)
+    a.run(big)  # another session used another shape
+    _, ms = a.run(small, warm=True)  # re-warms (untimed) at the small shape, then times a warm call
+    assert ms < 60 and log == ["a"] * 4
+
+
+def test_speedup_range_and_agreement_with_the_overview():
+    from dashboard_pages.live import Timing, agrees, ratio_range
+
+    ref = Timing(100.0, (90.0, 100.0, 110.0), 300.0, True)
+    var = Timing(40.0, (38.0, 40.0, 45.0), 200.0, True)
+    low, high = ratio_range(ref, var)
+    assert low == pytest.approx(90 / 45) and high == pytest.approx(110 / 38)
+    assert agrees((2.6, 0.1), low, high) and not agrees((1.2, 0.1), low, high)
+    assert agrees((3.0, 0.2), low, high)  # outside the range, inside the Overview's own band

@@ -85,6 +85,21 @@ def test_cli_face_quality_says_which_images_have_no_face(run_records):
     assert any("no face found in 1 of 2 images" in n for n in face["notes"])
 
 
+def test_cli_face_quality_carries_face_identity(run_records):
+    from evaluation.identity import unavailable_reason
+
+    if unavailable_reason():
+        pytest.skip(unavailable_reason())
+    records, _ = run_records
+    face = {r["variant"]: r for r in records if r["group"] == "face_quality"}
+    shifted = {row["image"]: row for row in face["anime/shifted"]["per_image"]}
+    assert "identity" not in shifted["no_face_dog.jpg"]
+    assert 0.0 < shifted["face_crop.jpg"]["identity"] < 0.6  # a small edit keeps the person
+    assert face["anime/shifted"]["metrics"]["identity_mean"] == shifted["face_crop.jpg"]["identity"]
+    assert face["anime/original"]["metrics"]["identity_mean"] == 0.0  # the reference itself
+    assert any("face identity" in n for n in face["anime/shifted"]["notes"])
+
+
 @pytest.mark.parametrize("argv, match", [
     (["--variant", "original", "--images", "models/samples", "--sizes", "5x", "--json", "o.json"], "--sizes"),
     (["--variant", "missing.tflite", "--images", "models/samples", "--json", "o.json"], "missing.tflite"),

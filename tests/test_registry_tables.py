@@ -219,7 +219,8 @@ def test_build_options_and_catalogue_configs_reject_bad_values_by_name():
     with pytest.raises(ValueError, match=r"images.*Received: images=\['/no/such.jpg'\]"):
         BuildOptions(images=("/no/such.jpg",))
     quick = BuildOptions(quick=True).eval_settings()
-    assert quick["sizes"] == [256] and quick["images"] == ["face_crop.jpg", "half_body.jpg", "astronaut.png"]
+    assert quick["sizes"] == [512] and quick["images"] == ["face_crop.jpg", "half_body.jpg", "astronaut.png"]
+    assert "face_quality" in quick["groups"]  # the quick build judges faces at the dashboard's working size
     moved = {**quick, "image_paths": ["/elsewhere/" + n for n in quick["images"]]}
     assert keys.eval_profile(moved) == keys.eval_profile(quick)  # same photos elsewhere: same evaluation
     assert keys.eval_profile(BuildOptions().eval_settings()) != keys.eval_profile(quick)
