@@ -1,5 +1,9 @@
 """The build pipeline: catalogue -> compress -> export -> evaluate -> register, idempotent and resumable.
 
+(Over 400 lines because the build's one sequence and the guards that make it safe to run twice, be
+killed and run beside another writer read best in one place; the store, publishing, measuring and
+artifacts already live in their own modules.)
+
 For every style and catalogue entry:
 1. skip it with a clear line when one of its methods is not registered yet, or when it needs the
    portrait photo set and this machine lacks it, or (quick builds) a student that is not shipped;
