@@ -65,7 +65,8 @@ class Calibration:
         require(self.range in RANGES, "calibration_range", self.range, f"must be one of {RANGES}")
 
     def key(self):
-        return f"n{self.images}_s{self.size}_seed{self.seed}_{self.crop}" + (
+        # "sq2": photos cut by models.fitting.square_input (a cache made with another cut is not reused)
+        return f"sq2_n{self.images}_s{self.size}_seed{self.seed}_{self.crop}" + (
             "" if self.range == "minmax" else f"_{self.range}")
 
 
@@ -101,11 +102,10 @@ def face_square(rgb, size):
 
 
 def centre_square(rgb, size):
-    """uint8 RGB -> size x size RGB: short side scaled to size, centre crop (as models.export.square_bgr)."""
-    from models.export import square_bgr
-    from models.processing import from_network
+    """uint8 RGB -> size x size RGB, cut exactly as evaluation makes its inputs (models.fitting.square_input)."""
+    from models.fitting import square_input
 
-    return from_network(square_bgr(rgb, size))
+    return square_input(rgb, size)
 
 
 def calibration_batches(calibration, portraits_dir=None):
