@@ -85,12 +85,13 @@ try:
                                                             "lpips": 0.0 if metric else None}
             speedup = ref_timing.median_ms / timing.median_ms
             lo, hi = ratio_range(ref_timing, timing)
-            overview = registry_speedups.get((live.variant, side))  # (speed-up, its noise band) or None
+            overview = registry_speedups.get((live.variant, side))  # (speed-up, (lowest, highest)) or None
             rows.append({"photo": label, "version": version, "variant": live.variant, "runtime": live.runtime,
                          "precision": live.precision, "size": f"{work.shape[1]}x{work.shape[0]}",
                          "latency_ms": timing.median_ms, "speedup": speedup,
                          "speedup_range": f"{lo:.2f}-{hi:.2f}x",
                          "overview_speedup": overview[0] if overview else None,
+                         "overview_range": f"{overview[1][0]:.2f}-{overview[1][1]:.2f}x" if overview else None,
                          "agrees": None if overview is None or is_ref else agrees(overview, lo, hi),
                          "first_call_ms": timing.first_ms if timing.cold else None, "timed_runs": timing.runs,
                          "psnr_db": q["psnr"], "ssim": q["ssim"], "lpips": q["lpips"],
@@ -131,7 +132,7 @@ for label, (work, results) in outputs.items():
             there = "the Overview has no speed-up for it at this size on this machine"
         else:
             side = min(work.shape[:2])
-            there = (f"Overview ({side}x{side} px) {r['overview_speedup']:.2f}x: "
+            there = (f"Overview ({side}x{side} px) {r['overview_speedup']:.2f}x (range {r['overview_range']}): "
                      + ("consistent (inside the noise band)" if r["agrees"] else "NOT consistent: outside the "
                         "noise band (a loaded machine, or a different input size)"))
         lines.append(f"- **{labels[r['version']]}**: {here}; {there}")
@@ -140,7 +141,7 @@ for label, (work, results) in outputs.items():
 
 st.subheader("Per-image metrics (against the original's output)")
 frame = pd.DataFrame(rows)
-ORDER = ("photo", "variant", "latency_ms", "speedup", "speedup_range", "overview_speedup", "agrees", "first_call_ms",
+ORDER = ("photo", "variant", "latency_ms", "speedup", "speedup_range", "overview_speedup", "overview_range", "agrees", "first_call_ms",
          "psnr_db", "ssim", "lpips", "identity", "version", "runtime", "precision", "size", "timed_runs")
 st.dataframe(frame, hide_index=True, width="stretch", column_order=ORDER, column_config={
     "latency_ms": st.column_config.NumberColumn(
@@ -154,9 +155,11 @@ st.dataframe(frame, hide_index=True, width="stretch", column_order=ORDER, column
     "overview_speedup": st.column_config.NumberColumn(
         "Overview speed-up", format="%.2fx",
         help="the registry's speed-up at this size on this machine (Overview; empty: not measured here)"),
+    "overview_range": st.column_config.TextColumn(
+        "Overview range", help="the speed-ups the registry's timed calls allow (the original's p10 / this "
+                               "variant's p90 to p90 / p10), at least the latency noise band (docs/decisions.md)"),
     "agrees": st.column_config.CheckboxColumn(
-        "agrees", help="the Overview's speed-up lies inside this page's range, widened by the registry's own "
-                       "noise band (docs/decisions.md)"),
+        "agrees", help="the Overview's range and this page's range overlap (docs/decisions.md)"),
     "first_call_ms": st.column_config.NumberColumn(
         "first call (ms)", format="%.0f",
         help="the untimed warm-up call, when it was the first at this input size: includes LiteRT's "

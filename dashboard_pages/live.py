@@ -112,9 +112,9 @@ def ratio_range(reference, variant):
 
 
 def agrees(overview, low, high):
-    """Whether the Overview's (speed-up, noise band) overlaps this page's range [low, high]."""
-    speedup, band = overview
-    return speedup + band >= low and speedup - band <= high
+    """Whether the Overview's (speed-up, (lowest, highest)) range overlaps this page's range [low, high]."""
+    _, (lowest, highest) = overview
+    return highest >= low and lowest <= high
 
 
 def load(style, version, mode="full", store=None):

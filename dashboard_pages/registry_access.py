@@ -140,9 +140,13 @@ def this_machine():
 
 
 def registry_speedups(uri, style):
-    """({(variant, size): (speed-up, noise band)} the Overview shows for THIS machine, note or None)."""
+    """({(variant, size): (speed-up, (lowest, highest))} the Overview shows for THIS machine, note or None).
+
+    The range is the one the build's timed calls allow (the original's p10 / the variant's p90 to the
+    original's p90 / the variant's p10; the rule of Compare's own range, live.ratio_range), widened by the
+    between-session band, since the build measured in another process at another time (decisions.noise)."""
     from decisions.comparisons import compare
-    from decisions.noise import LATENCY_REL_BAND, latency_band
+    from decisions.noise import LATENCY_REL_BAND, SESSION_SPEEDUP_REL_BAND, latency_band
 
     records = records_of(uri, style)
     if not records:
@@ -159,5 +163,9 @@ def registry_speedups(uri, style):
         if s is None or b is None:
             continue
         rel = max(latency_band(c, b) / max(c.metrics["p50_ms"], b.metrics["p50_ms"]), LATENCY_REL_BAND)
-        out[(c.variant, c.size)] = (s, rel * s)
+        low, high = s * (1 - rel), s * (1 + rel)
+        if all(m.get(k) for m in (c.metrics, b.metrics) for k in ("p10_ms", "p90_ms")):  # older records: none
+            low = min(low, b.metrics["p10_ms"] / c.metrics["p90_ms"])
+            high = max(high, b.metrics["p90_ms"] / c.metrics["p10_ms"])
+        out[(c.variant, c.size)] = (s, (low * (1 - SESSION_SPEEDUP_REL_BAND), high * (1 + SESSION_SPEEDUP_REL_BAND)))
     return out, None

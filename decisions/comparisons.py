@@ -105,7 +105,7 @@ def _own_metrics(by_group, static):
     lat = by_group.get("latency")
     if lat:
         lm = lat["metrics"]
-        for key in ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "count"):
+        for key in ("p10_ms", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "count"):
             if lm.get(key) is not None:
                 m[key] = lm[key]
         if lm.get("p50_ms"):

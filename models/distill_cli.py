@@ -132,8 +132,7 @@ def cmd_distill(args):
         student, arch = build_student(spec, seed=args.seed)
         if args.init == "teacher":
             init_from_teacher(student, arch, teacher)
-    if args.init_from:
-        _load_same_architecture(student, arch, args.init_from)
+    continued = _load_same_architecture(student, arch, args.init_from) if args.init_from else None
     config = config_from_args(args, name)
     history = train(student, teacher, config, progress=not args.no_progress, stop_at=args.stop_at)
     best = Path(config.work_dir) / "best.weights.h5"
@@ -147,7 +146,7 @@ def cmd_distill(args):
         "params": count_params(student), "macs_512": count_macs(student, h, w),
         "command": "python -m models distill " + " ".join(shlex.quote(a) for a in sys.argv[2:])
         if sys.argv[1:2] == ["distill"] else None,
-        "init": args.from_method or args.init, "train_config": config.to_dict(), "steps_done": history["steps_done"],
+        "init": args.from_method or args.init, "continued_from": continued, "train_config": config.to_dict(), "steps_done": history["steps_done"],
         "complete": history["steps_done"] >= config.steps,
         "train_time_s": round(history["train_time_s"], 1), "environment": environment(),
         "held_out": history["split"]["held_out"],
@@ -185,7 +184,8 @@ def _compressed_start(args, teacher):
 
 
 def _load_same_architecture(model, arch, stem):
-    """Load STEM.weights.h5 into `model` after checking STEM.json describes the same architecture."""
+    """Load STEM.weights.h5 into `model` after checking STEM.json describes the same architecture; return
+    what the shipped weights say was spent on them before (so a continued run's total stays traceable)."""
     from models.dctnet import Architecture
 
     stem = Path(stem)
@@ -193,8 +193,12 @@ def _load_same_architecture(model, arch, stem):
     for p in (meta_path, weights):
         if not p.exists():
             raise SystemExit(f"--init-from {stem}: {p} is missing (give the stem of a .weights.h5 + .json pair)")
-    theirs = Architecture.from_dict(json.loads(meta_path.read_text())["architecture"])
+    before = json.loads(meta_path.read_text())
+    theirs = Architecture.from_dict(before["architecture"])
     if theirs != arch:
         raise SystemExit(f"--init-from {stem}: its architecture differs from this run's; start from weights "
                          "of the same student family / width / blocks (or the same --from-method config)")
     model.load_weights(weights)
+    return {"stem": str(stem), "command": before.get("command"), "steps_done": before.get("steps_done"),
+            "train_time_s": before.get("train_time_s"), "environment": before.get("environment"),
+            "best_val": before.get("best_val"), "continued_from": before.get("continued_from")}

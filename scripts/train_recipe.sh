@@ -26,11 +26,11 @@ run() {  # name, steps, args...
   nice -n 10 python -m models distill "${RECIPE[@]}" --steps "$steps" --work-dir "$LOG/$name" "$@" \
     > "$LOG/$name.log" 2>&1
 }
-# 1. The shared teacher cache (and step 1 of the first run).
-run trunk-w16-b2 "${STEPS_TRUNK16:-3000}" --student trunk --width 16 --blocks 2 --lr 5e-4 \
-  --out "$STUDENTS/trunk-w16-b2" --stop-at 1
+# 1. The shared teacher cache (one throw-away step; its output stays in lab_data, never over a shipped file).
+run cache-fill 1 --student trunk --width 8 --blocks 2 --out "$LOG/cache-fill/student"
 # 2. The runs in parallel (RUNS selects some; on 2 shared cores 3 at a time is about the most that pays).
-RUNS="${RUNS:-trunk-w16-b2 trunk-w8-b2 prune-t375 prune-t50 svd-trunk}"
+# *-more: continue the shipped weights with a fresh cosine (the .json keeps what was spent before).
+RUNS="${RUNS:-trunk-w16-b2 trunk-w8-b2 prune-t375 prune-i625 prune-t50 svd-trunk}"
 for name in $RUNS; do
   case $name in
     trunk-w16-b2) run trunk-w16-b2 "${STEPS_TRUNK16:-3000}" --student trunk --width 16 --blocks 2 --lr 5e-4 \
@@ -39,6 +39,11 @@ for name in $RUNS; do
                    --out "$STUDENTS/trunk-w8-b2" & ;;
     prune-t375) run prune-t375 "${STEPS_PRUNE375:-2000}" --from-method prune \
                   --method-config '{"ratio": 0, "trunk_ratio": 0.375}' --lr 3e-4 --out "$RECOVERED/prune-t375" & ;;
+    prune-t375-more) run prune-t375-more "${STEPS_PRUNE375_MORE:-1200}" --from-method prune \
+                       --method-config '{"ratio": 0, "trunk_ratio": 0.375}' --lr 2e-4 \
+                       --init-from "$RECOVERED/prune-t375" --out "$RECOVERED/prune-t375" & ;;
+    prune-i625) run prune-i625 "${STEPS_PRUNEI625:-1500}" --from-method prune \
+                  --method-config '{"ratio": 0, "inner_ratio": 0.625}' --lr 3e-4 --out "$RECOVERED/prune-i625" & ;;
     prune-t50) run prune-t50 "${STEPS_PRUNE50:-2000}" --from-method prune \
                  --method-config '{"ratio": 0, "trunk_ratio": 0.5}' --lr 3e-4 --out "$RECOVERED/prune-t50" & ;;
     svd-trunk) run svd-trunk "${STEPS_SVD:-1000}" --from-method svd \

@@ -144,5 +144,6 @@ def test_speedup_range_and_agreement_with_the_overview():
     var = Timing(40.0, (38.0, 40.0, 45.0), 200.0, True)
     low, high = ratio_range(ref, var)
     assert low == pytest.approx(90 / 45) and high == pytest.approx(110 / 38)
-    assert agrees((2.6, 0.1), low, high) and not agrees((1.2, 0.1), low, high)
-    assert agrees((3.0, 0.2), low, high)  # outside the range, inside the Overview's own band
+    assert agrees((2.6, (2.5, 2.7)), low, high) and not agrees((1.2, (1.1, 1.3)), low, high)
+    assert agrees((3.0, (2.8, 3.2)), low, high)  # outside the range, inside the Overview's own range
+    assert not agrees((3.3, (3.0, 3.6)), low, high)

@@ -91,6 +91,20 @@ def test_stage_ratios_prune_only_their_stage(original, rng):
     assert np.asarray(result.variant.model(x)).shape == x.shape
 
 
+def test_inner_ratio_prunes_only_the_blocks_inner_channels(original, rng):
+    """The residual stream (Conv_4 + every block's conv2) stays whole; each block's conv1 loses 62.5%; the
+    block's conv2 takes the matching inputs (its kernel is 3x3x48x128)."""
+    from models.compression.pruning import PruneConfig, PruneMethod
+
+    result = PruneMethod().apply(original, PruneConfig(ratio=0.0, inner_ratio=0.625))
+    channels = result.variant.architecture.channels
+    changed = {n for n in layer_names() if channels[n] != original.architecture.channels[n]}
+    assert changed == {f"block_{i}_conv1" for i in range(4)} and {channels[n] for n in changed} == {48}
+    assert result.variant.model.get_layer("block_2_conv2").get_weights()[0].shape == (3, 3, 48, 128)
+    x = rng.uniform(-1, 1, (1, 32, 32, 3)).astype("float32")
+    assert np.asarray(result.variant.model(x)).shape == x.shape
+
+
 def test_pruning_a_factorised_or_foreign_model_fails_loudly(original):
     from models.compression.pruning import PruneConfig, PruneMethod
     from models.compression.surgery import UnsupportedLayerError
@@ -107,6 +121,7 @@ def test_pruning_a_factorised_or_foreign_model_fails_loudly(original):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"ratio": 1.0}, "ratio=1.0"), ({"ratio": -0.1}, "ratio=-0.1"), ({"trunk_ratio": 2}, "trunk_ratio=2"),
+    ({"inner_ratio": 1}, "inner_ratio=1"),
     ({"criterion": "l3"}, "criterion='l3'"), ({"min_channels": 0}, "min_channels=0"),
     ({"s0_min_keep": 0}, "s0_min_keep=0"), ({"finetune_steps": -1}, "finetune_steps=-1"),
     ({"finetune_crop": 30}, "finetune_crop=30"),

@@ -41,11 +41,14 @@ def shipped_recovery(config, teacher, folder=RECOVERED_DIR):
 
     # compared as JSON (tuples and lists alike), as the shipped file stores them
     wanted = json.loads(json.dumps({k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_MATCHED}))
+    # a field added to the config after the file was shipped takes its default there
+    defaults = json.loads(json.dumps({f.name: f.default for f in dataclasses.fields(config)
+                                      if f.default is not dataclasses.MISSING and f.name not in NOT_MATCHED}))
     fingerprint = None
     for meta_path in sorted(Path(folder).glob("*.json")):
         meta = json.loads(meta_path.read_text())
         method = meta.get("method") or {}
-        shipped = {k: v for k, v in (method.get("config") or {}).items() if k not in NOT_MATCHED}
+        shipped = {**defaults, **{k: v for k, v in (method.get("config") or {}).items() if k not in NOT_MATCHED}}
         if shipped != wanted:
             continue
         fingerprint = fingerprint or model_fingerprint(teacher)

@@ -10,6 +10,9 @@ the RGB image and is never pruned.
 Stages: a unit belongs to the stage of its first conv. encoder = Conv, Conv_1, Conv_2, Conv_3 (so the
 x0 and x1 groups), trunk = Conv_4 + the residual blocks, decoder = Conv_6, Conv_8 (Conv_5 and Conv_7 follow
 their groups). Full-resolution units (S0: x0 and Conv_8) keep at least `s0_min_keep` of their channels.
+`inner_ratio` prunes only the residual blocks' inner channels (each block's conv1), leaving the residual
+stream whole: measured, it costs far less quality than pruning the trunk group at the same MACs
+(docs/compression.md, "Where the methods stand").
 """
 
 import math
@@ -36,6 +39,7 @@ class PruneConfig:
     encoder_ratio: float | None = None
     trunk_ratio: float | None = None
     decoder_ratio: float | None = None
+    inner_ratio: float | None = None  # the residual blocks' conv1 units only (None: their stage's ratio)
     criterion: str = "l1"
     min_channels: int = 4  # never keep fewer channels in a unit
     s0_min_keep: float = 0.6  # full-resolution units keep at least this fraction
@@ -46,7 +50,7 @@ class PruneConfig:
     finetune_dir: str | None = path_field()  # work/cache folder of the fine-tune (None: a temporary one)
 
     def __post_init__(self):
-        for name in ("ratio", "encoder_ratio", "trunk_ratio", "decoder_ratio"):
+        for name in ("ratio", "encoder_ratio", "trunk_ratio", "decoder_ratio", "inner_ratio"):
             value = getattr(self, name)
             if value is None and name != "ratio":
                 continue
@@ -62,6 +66,16 @@ class PruneConfig:
     def stage_ratio(self, stage):
         value = getattr(self, f"{stage}_ratio")
         return self.ratio if value is None else value
+
+    def unit_ratio(self, unit, stage):
+        if self.inner_ratio is not None and is_inner(unit):
+            return self.inner_ratio
+        return self.stage_ratio(stage)
+
+
+def is_inner(unit):
+    """A residual block's first conv: its outputs never leave the block."""
+    return unit.startswith("block_") and unit.endswith("_conv1")
 
 
 def units(num_blocks):
@@ -107,7 +121,7 @@ def select_channels(variant, config):
     keep = {n: np.arange(arch.channels[n]) for n in layer_names(arch.num_blocks)}
     for unit, (stage, members) in units(arch.num_blocks).items():
         channels = arch.channels[members[0]]
-        k = kept_count(channels, config.stage_ratio(stage), unit, config)
+        k = kept_count(channels, config.unit_ratio(unit, stage), unit, config)
         if k == channels:
             continue
         score = np.zeros(channels)
