@@ -1,12 +1,14 @@
-"""Blind rating: two anonymised cartoons of one photo; pick the better one (or a tie). Votes are stored
-(dashboard_pages/votes.py) and turned into an Elo rating and a MOS-style score per variant."""
+"""Blind rating: two anonymised cartoons of one photo; pick the better one (or a tie). Votes are stored where
+the registry is (registry/votes.py: this machine's SQLite, or the team's tracking server) and turned into an
+Elo rating and a MOS-style score per variant (decisions/votes.py)."""
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard_pages import common
-from dashboard_pages.votes import VoteStore, elo_interval_halfwidth, least_compared_pair, scores
+from decisions.votes import elo_interval_halfwidth, least_compared_pair, scores
+from registry.votes import open_votes
 from models.fitting import shrink_to_serve
 
 st.title("Blind rating")
@@ -30,7 +32,7 @@ if len(pool) < 2:
 label, photo = common.photo_picker("blind")
 work = shrink_to_serve(photo, 512)
 
-votes_db = VoteStore()
+votes_db = open_votes(common.store())
 state = st.session_state
 pair_key = (style, label, tuple(sorted(pool)))
 if state.get("blind_pair_key") != pair_key or state.get("blind_pair") is None:
@@ -84,4 +86,6 @@ st.dataframe(frame[["variant", "elo", "elo_band", "mos", "votes", "wins", "ties"
                  "mos": st.column_config.NumberColumn("MOS (1-5)", format="%.2f",
                                                       help="win 5, tie 3, loss 1, averaged over the variant's votes"),
              })
-st.caption(f"{sum(r['votes'] for r in rows) // 2} votes stored in {votes_db.path}.")
+st.caption(f"{sum(r['votes'] for r in rows) // 2} votes stored in {votes_db.describe()}."
+           + ("" if common.store().embedded else " Votes cast on this machine before it joined the server: "
+              "`python -m registry --tracking-uri URI votes push`."))

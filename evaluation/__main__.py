@@ -1,6 +1,6 @@
 """Command line of the evaluation module.
 
-    python -m evaluation run --variant PATH_OR_NAME [--variant ...] --images DIR --sizes 512,720
+    python -m evaluation run --variant PATH_OR_NAME_OR_URI [--variant ...] --images DIR --sizes 512,720
         [--reference original] --json OUT [--markdown OUT.md] [--groups ...] [--runs 10]
 
 Writes plain records (one per variant x size x metric group, docs/contracts.md) that the registry
@@ -84,7 +84,7 @@ def cmd_run(args):
 
     try:
         specs = [resolve_variant(v, style=args.style, threads=args.threads, mixed_precision=args.mixed_precision,
-                                 mode=args.mode) for v in args.variant]
+                                 mode=args.mode, tracking_uri=args.tracking_uri) for v in args.variant]
         config = RunConfig(sizes=args.sizes, groups=args.groups, batches=args.batches,
                            timing=TimingConfig(warmup=args.warmup, min_runs=args.runs, min_time_s=args.min_time,
                                                max_runs=max(args.runs, 1000)),
@@ -109,7 +109,11 @@ def cmd_run(args):
 def add_run(sub):
     p = sub.add_parser("run", help="measure variants (latency, throughput, memory, size, quality)")
     p.add_argument("--variant", action="append", required=True,
-                   help="original | STYLE/original | PATH.tflite | PATH.keras | NAME=PATH (repeatable)")
+                   help="original | STYLE/original | PATH.tflite | PATH.keras | NAME=PATH | a registered version: "
+                        "models:/dctnet-anime/5, models:/dctnet-anime@realtime, registry:anime/int8-full "
+                        "(repeatable)")
+    p.add_argument("--tracking-uri", help="where registered versions live (default: $MLFLOW_TRACKING_URI or the "
+                                          "embedded store in lab_data/)")
     p.add_argument("--images", help="folder of photos (searched recursively, sorted by path)")
     p.add_argument("--holdout", action="store_true",
                    help="use the evaluation split of the portraits (never trained or calibrated on)")

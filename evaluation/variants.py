@@ -4,7 +4,10 @@ Accepted forms for `--variant`:
 - `original` or `STYLE/original`: the Keras DCT-Net with the bundled official weights of a style;
 - `PATH.tflite`: a LiteRT export (precision read off the file);
 - `PATH.keras`: a saved Keras variant (pruned, factorised, distilled);
-- `NAME=PATH`: any of the above paths under an explicit variant name.
+- `NAME=PATH`: any of the above paths under an explicit variant name;
+- a registered version: `models:/dctnet-anime/5`, `models:/dctnet-anime@realtime`, `registry:anime/int8-full`
+  (the newest version of that catalogue entry), fetched by `python -m registry fetch` in a subprocess:
+  evaluation never imports the registry or mlflow, it only knows that command.
 A sidecar `PATH.json` (or `PATH` with its suffix replaced by `.json`) may give `name`, `style`,
 `method` and `parent`; otherwise a file is assumed to derive from `STYLE/original`.
 `VariantSpec` is plain data (JSON-able), so the memory probe can rebuild the same predictor in an
@@ -13,12 +16,15 @@ isolated process.
 
 import json
 import re
+import subprocess
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from models.validation import require
 from models.weights import STYLES
 
+REGISTERED_SCHEMES = ("models:/", "registry:")  # registry/selectors.py parses them
 TFLITE_METHODS = {"fp32": "fp32", "fp16": "fp16", "int8-dynamic": "int8_dynamic", "int8-full": "int8_full"}
 
 
@@ -59,11 +65,16 @@ def _sidecar(path):
     return {}
 
 
-def resolve_variant(text, style="anime", threads=None, mixed_precision=False, mode="full"):
+def resolve_variant(text, style="anime", threads=None, mixed_precision=False, mode="full", tracking_uri=None):
     """`--variant` text -> VariantSpec (raises ValueError naming the text when it cannot be used)."""
     require(isinstance(text, str) and text.strip(), "variant", text, "must be a non-empty string")
-    name, _, target = text.partition("=") if "=" in text else (None, "", text)
+    name, _, target = text.partition("=") if "=" in text and not text.startswith(REGISTERED_SCHEMES) \
+        else (None, "", text)
     target = target.strip()
+    if target.startswith(REGISTERED_SCHEMES):
+        spec = spec_from_folder(fetch_registered(target, tracking_uri), threads, mode)
+        return VariantSpec(**{**spec.to_dict(), "name": name or spec.name,
+                              "mixed_precision": mixed_precision and spec.kind != "tflite"})
     named = re.fullmatch(r"([\w-]+)/original", target)
     if target == "original" or (named and not Path(target).exists()):
         style_part = named.group(1) if named else style
@@ -87,6 +98,34 @@ def resolve_variant(text, style="anime", threads=None, mixed_precision=False, mo
                        method=method or "unknown", parent=meta.get("parent", f"{variant_style}/original"),
                        kind=kind, path=str(path.resolve()), threads=threads,
                        mixed_precision=mixed_precision and kind != "tflite", mode=mode)
+
+
+def fetch_registered(uri, tracking_uri=None):
+    """The local variant folder of a registered version, from `python -m registry fetch URI` (cached there)."""
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "registry", *(["--tracking-uri", tracking_uri] if tracking_uri else []),
+               "fetch", uri]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        why = (done.stderr.strip().splitlines() or [f"python -m registry fetch exited with {done.returncode}"])[-1]
+        why = why.removeprefix("error: ")
+        raise ValueError(f"--variant {why}" if why.startswith(uri) else f"--variant {uri}: {why}")
+    return Path(lines[-1])
+
+
+def spec_from_folder(folder, threads=None, mode="full"):
+    """The VariantSpec of a registry variant folder (models.variant_io: variant.json + the artifact)."""
+    from models.variant_io import KERAS_FILE, MANIFEST, TFLITE_FILE, read_manifest
+
+    manifest = read_manifest(folder)
+    if manifest["artifact"] not in (TFLITE_FILE, KERAS_FILE):
+        raise ValueError(f"{folder}: unknown artifact {manifest['artifact']!r} in {MANIFEST}")
+    tflite = manifest["artifact"] == TFLITE_FILE
+    return VariantSpec(name=manifest["variant"], style=manifest["style"], method=manifest["method"],
+                       parent=manifest["parent"], kind="tflite" if tflite else "keras",
+                       path=str(Path(folder) / manifest["artifact"]), threads=threads if tflite else None,
+                       mode=mode)
 
 
 def _tflite_precision(path):

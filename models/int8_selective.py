@@ -30,7 +30,6 @@ from models.validation import require
 
 
 
-ROOT = Path(__file__).resolve().parent.parent
 GUIDED_FILTER_SCOPE = "guided_filter"
 CALIBRATION_CROPS = ("centre", "face")
 RANGES = ("minmax", "p99.99", "p99.9")  # activation range: the calibrator's min/max, or clipped to a percentile
@@ -42,7 +41,9 @@ GLUE = {"upsample_1": r"/upsample_1", "upsample_2": r"/upsample_2", "skip_x1": r
 
 def cache_dir():
     """`$DCTNET_LAB_DATA/int8` or `<project>/lab_data/int8` (git-ignored)."""
-    return Path(os.environ.get("DCTNET_LAB_DATA") or ROOT / "lab_data") / "int8"
+    from models.lab_data import lab_data_dir
+
+    return lab_data_dir() / "int8"
 
 
 @dataclass(frozen=True)

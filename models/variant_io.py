@@ -4,6 +4,8 @@
     model.weights.h5    the weights (`save_variant`: the CLI's folders; rebuilt from the architecture), or
     model.keras         the whole Keras model (the registry's folders, registry/artifacts.py: loadable with
                         keras alone)
+    model.tflite        or a LiteRT export (registry folders)
+    variant.json        the registry's manifest: variant, style, method chain, parent, artifact file
 
 `load_variant` reads either. A folder is written next to its destination and renamed into place, so a
 crash never leaves a half-written variant that loads.
@@ -17,6 +19,16 @@ from pathlib import Path
 ARCH_FILE = "architecture.json"
 WEIGHTS_FILE = "model.weights.h5"
 KERAS_FILE = "model.keras"
+TFLITE_FILE = "model.tflite"
+MANIFEST = "variant.json"
+
+
+def read_manifest(folder):
+    """A registry variant folder's variant.json (FileNotFoundError naming the folder when it is not one)."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} is not a variant folder: {MANIFEST} is missing")
+    return json.loads(path.read_text())
 
 
 def write_architecture(directory, variant):

@@ -3,21 +3,31 @@
     python -m registry build [--quick] [--styles anime,3d] [--only original,fp16] [--images DIR]
     python -m registry list [--style anime] [--json]
     python -m registry history VERSION [--style anime] [--metric p50_ms] [--json]
-    python -m registry alias NAME VERSION [--style anime]      (VERSION: a number or another alias)
+    python -m registry alias NAME VERSION [--style anime]
+    python -m registry fetch VERSION [--style anime]            (prints the version's variant folder)
+    python -m registry votes scores [--style anime] [--json]     (blind-rating Elo / MOS of this store's team)
+    python -m registry --tracking-uri URI votes push [--from DIR] (this machine's local votes, once)
     python -m registry regressions [--style anime] [--json]
     python -m registry recommend --scenario NAME [--style anime] [--set-alias ALIAS] [--json]
 
 `--tracking-uri URI` (or MLFLOW_TRACKING_URI) points every command at a team's `mlflow server`;
-without it the embedded store in lab_data/ is used.
+without it the embedded store in lab_data/ is used. VERSION: a number, an alias or `latest` of --style's
+model, or a URI naming its style (registry/selectors.py): models:/dctnet-anime/5,
+models:/dctnet-anime@realtime, registry:anime/int8-full (the newest version of that catalogue entry).
 """
 
 import argparse
 import os
 import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # our own bar is enough
+
+
+VERSION_HELP = ("a number, an alias or 'latest' of --style's model, or models:/dctnet-anime/5, "
+                "models:/dctnet-anime@realtime, registry:anime/int8-full")
 
 
 def _csv(text):
@@ -107,8 +117,10 @@ def cmd_list(args, store):
 def cmd_history(args, store):
     from registry.queries import history, resolve_version
 
+    from registry.keys import style_of
+
     mv = resolve_version(args.style, args.version, store)
-    table = history(args.style, version=int(mv.version), metric=args.metric, store=store)
+    table = history(style_of(mv.name), version=int(mv.version), metric=args.metric, store=store)
     if not args.json and not table.empty:
         table = table.pivot_table(index=["evaluated_at", "env_id", "cpu"], columns="metric", values="value",
                                   aggfunc="first").reset_index()
@@ -119,8 +131,43 @@ def cmd_history(args, store):
 def cmd_alias(args, store):
     from registry.aliasing import set_alias
 
+    from registry.queries import resolve_version
+
+    target = resolve_version(args.style, args.version, store)
     version = set_alias(args.style, args.name, args.version, store)
-    print(f"dctnet-{args.style}@{args.name} -> version {version}")
+    print(f"{target.name}@{args.name} -> version {version}")
+    return 0
+
+
+def cmd_votes(args, store):
+    import pandas as pd
+
+    from decisions.votes import elo_interval_halfwidth, scores
+
+    from registry.store import data_dir
+    from registry.votes import open_votes, push_local
+
+    if args.action == "push":
+        pushed, already, kept = push_local(Path(args.source) if args.source else data_dir(), store,
+                                           say=lambda text: print(text, file=sys.stderr))
+        print(f"votes: {pushed} pushed to {store.uri}, {already} already there, {kept} kept local")
+        return 0
+    votes = open_votes(store)
+    rows = scores(votes.votes(args.style))
+    frame = pd.DataFrame(rows, columns=["variant", "elo", "mos", "votes", "wins", "ties", "losses"])
+    frame.insert(2, "elo_band", [elo_interval_halfwidth(n) for n in frame["votes"]])
+    _print_table(frame.round(2), args.json, f"no votes for {args.style} in {votes.describe()}")
+    if not args.json:
+        print(f"{int(frame['votes'].sum()) // 2} votes in {votes.describe()}")
+    return 0
+
+
+def cmd_fetch(args, store):
+    """The variant folder on stdout (one line, for scripts: `python -m evaluation run --variant URI`)."""
+    from registry.aliasing import download_version
+
+    folder, mv = download_version(args.style, args.version, store)
+    print(folder)
     return 0
 
 
@@ -181,7 +228,7 @@ def main(argv=None):
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("history", help="every evaluation of one version over time")
-    p.add_argument("version", help="a version number or an alias")
+    p.add_argument("version", help=VERSION_HELP)
     p.add_argument("--style", default="anime")
     p.add_argument("--metric", help="a metric key or part of one, e.g. p50_ms")
     p.add_argument("--json", action="store_true")
@@ -189,9 +236,23 @@ def main(argv=None):
 
     p = sub.add_parser("alias", help="point an alias (realtime, mobile, quality, balanced, ...) at a version")
     p.add_argument("name")
-    p.add_argument("version", help="a version number or another alias")
+    p.add_argument("version", help=VERSION_HELP)
     p.add_argument("--style", default="anime")
     p.set_defaults(func=cmd_alias)
+
+    p = sub.add_parser("votes", help="blind-rating votes: scores, or push this machine's votes to a server")
+    p.add_argument("action", choices=("scores", "push"))
+    p.add_argument("--style", default="anime")
+    p.add_argument("--from", dest="source", metavar="DIR",
+                   help="push: the lab-data folder whose votes.sqlite and mlflow.db to read (default: "
+                        "$DCTNET_LAB_DATA or lab_data/)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_votes)
+
+    p = sub.add_parser("fetch", help="download a version's variant folder (cached) and print its path")
+    p.add_argument("version", help=VERSION_HELP)
+    p.add_argument("--style", default="anime")
+    p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("regressions", help="metrics worse than the version's earlier runs on the same machine")
     p.add_argument("--style")

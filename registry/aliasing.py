@@ -6,10 +6,7 @@ ready uint8-RGB-in/out predictor. MLflow aliases replace the old stages: a versi
 an alias points at one version of one style's model.
 """
 
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +25,13 @@ def check_alias(alias):
 
 
 def set_alias(style, alias, version, store=None):
-    """Point `alias` at `version` (a number or another alias) of the style's model; returns the number."""
+    """Point `alias` at `version` (a number, another alias or a URI) of the style's model; returns the number."""
     from registry.queries import resolve_version
 
     store = get_store(store)
     check_alias(alias)
     target = resolve_version(style, version, store)
-    store.client.set_registered_model_alias(keys.model_name(style), alias, target.version)
+    store.client.set_registered_model_alias(target.name, alias, target.version)
     return int(target.version)
 
 
@@ -106,42 +103,21 @@ class LoadedVariant:
 
 
 def download_version(style, version, store=None):
-    """The version's variant folder on local disk (cached in <data>/cache/<model>/<version>)."""
-    import mlflow.artifacts
+    """(the version's variant folder on local disk, its ModelVersion): cached in <data>/cache/<store>/<model>/<version>.
+    `version`: a number, an alias, "latest", or a URI (evaluation.registered)."""
+    from registry.selectors import fetch
 
-    from registry.artifacts import MANIFEST
     from registry.queries import resolve_version
 
     store = get_store(store)
     mv = resolve_version(style, version, store)
-    # the cache is per store and version: two stores (a laptop's and the team's) never share entries
-    cache = store.data / "cache" / keys.short_hash(store.uri, 8) / keys.model_name(style) / str(mv.version)
-    found = sorted(cache.glob(f"artifacts/*/{MANIFEST}"))  # the pyfunc's artifacts/<folder>/variant.json
-    if found:
-        return found[0].parent, mv
     store.activate()
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    # a private download folder, renamed into place when complete: two processes loading the same
-    # version at once never see each other's half-written files; the second rename loses and uses the first
-    tmp = Path(tempfile.mkdtemp(dir=cache.parent, prefix=f".{cache.name}.partial-"))
-    try:
-        mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(tmp))
-        if not sorted(tmp.glob(f"artifacts/*/{MANIFEST}")):
-            raise FileNotFoundError(f"{keys.model_name(style)} version {mv.version}: its model at {mv.source} "
-                                    "holds no variant folder (not made by this registry?)")
-        if cache.exists() and not sorted(cache.glob(f"artifacts/*/{MANIFEST}")):
-            shutil.rmtree(cache, ignore_errors=True)  # not a complete cache entry (an older layout)
-        try:
-            os.replace(tmp, cache)
-        except OSError:  # another process put a complete copy there first
-            pass
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return sorted(cache.glob(f"artifacts/*/{MANIFEST}"))[0].parent, mv
+    return fetch(mv, store.uri, store.data / "cache"), mv
 
 
 def load_predictor(style="anime", version_or_alias="latest", store=None, threads=None, mode="full"):
-    """A ready predictor for a version number, an alias, or "latest" (the newest version).
+    """A ready predictor for a version number, an alias, "latest" (the newest version) or a URI
+    (models:/dctnet-anime/5, models:/dctnet-anime@realtime, registry:anime/int8-full; its style wins).
 
     `mode`: "full" (the full-image network) or "portrait" (the official face pipeline around it)."""
     from registry.artifacts import predictor_from_folder, read_manifest
@@ -149,14 +125,7 @@ def load_predictor(style="anime", version_or_alias="latest", store=None, threads
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}. Received: mode={mode!r}")
     store = get_store(store)
-    if str(version_or_alias) == "latest":
-        from registry.queries import versions
-
-        table = versions(style, store)
-        if table.empty:
-            raise ValueError(f"{keys.model_name(style)} has no versions yet: run `python -m registry build`")
-        version_or_alias = int(table["version"].max())
     folder, mv = download_version(style, version_or_alias, store)
     manifest = read_manifest(folder)
-    return LoadedVariant(style, int(mv.version), manifest["variant"], manifest, folder,
+    return LoadedVariant(keys.style_of(mv.name), int(mv.version), manifest["variant"], manifest, folder,
                          predictor_from_folder(folder, threads=threads, mode=mode), mode)

@@ -16,10 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from models.variant_io import ARCH_FILE, KERAS_FILE
-
-MANIFEST = "variant.json"
-TFLITE_FILE = "model.tflite"
+from models.variant_io import ARCH_FILE, KERAS_FILE, MANIFEST, TFLITE_FILE, read_manifest  # noqa: F401
 
 
 def write_folder(dest, manifest, keras_model=None, tflite_path=None, report=None, samples=None,
@@ -62,31 +59,11 @@ def has_keras_variant(folder):
     return read_manifest(folder)["artifact"] == KERAS_FILE and (Path(folder) / ARCH_FILE).is_file()
 
 
-def read_manifest(folder):
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"{folder} is not a variant folder: {MANIFEST} is missing")
-    return json.loads(path.read_text())
-
-
-def spec_for(folder, threads=None):
-    """evaluation's VariantSpec for a variant folder (its model.keras or model.tflite)."""
-    from evaluation.variants import VariantSpec
-
-    manifest = read_manifest(folder)
-    tflite = manifest["artifact"] == TFLITE_FILE
-    if manifest["artifact"] not in (TFLITE_FILE, KERAS_FILE):
-        raise ValueError(f"{folder}: unknown artifact {manifest['artifact']!r} in {MANIFEST}")
-    return VariantSpec(name=manifest["variant"], style=manifest["style"], method=manifest["method"],
-                       parent=manifest["parent"], kind="tflite" if tflite else "keras",
-                       path=str(Path(folder) / manifest["artifact"]), threads=threads if tflite else None)
-
-
 def predictor_from_folder(folder, threads=None, mode="full"):
     """The evaluation Predictor (uint8 RGB in/out) for a variant folder, full-image or portrait."""
-    from evaluation.variants import build_predictor
+    from evaluation.variants import build_predictor, spec_from_folder
 
-    return build_predictor(**{**spec_for(folder, threads).to_dict(), "mode": mode})
+    return build_predictor(**{**spec_from_folder(folder, threads).to_dict(), "mode": mode})
 
 
 def add_samples(folder, samples):

@@ -79,9 +79,11 @@ def evaluate(store, state, built, folder, settings):
     from models.fitting import square_input
     from models.images import load_image
 
-    from registry.artifacts import add_samples, spec_for
+    from evaluation.variants import spec_from_folder
 
-    spec = spec_for(folder, settings.get("threads"))
+    from registry.artifacts import add_samples
+
+    spec = spec_from_folder(folder, settings.get("threads"))
     if getattr(state, "reference", None) is None:
         state.reference, state.faces = Reference("original"), {}
     photos = [(Path(p).name, load_image(p)) for p in settings["image_paths"]]

@@ -236,18 +236,9 @@ def evaluation_runs(store, style, version):
 
 
 def resolve_version(style, version_or_alias, store=None):
-    """A ModelVersion from a number ("3", 3) or an alias ("realtime" / "@realtime")."""
-    from mlflow.exceptions import MlflowException
+    """A ModelVersion from a number ("3", 3), an alias ("realtime" / "@realtime"), "latest", or a URI
+    (models:/dctnet-anime/5, models:/dctnet-anime@realtime, registry:anime/int8-full; its style wins).
+    ValueError in one line naming what exists otherwise (registry.selectors)."""
+    from registry.selectors import resolve, selector
 
-    store = get_store(store)
-    name = keys.model_name(style)
-    text = str(version_or_alias).strip()
-    try:
-        if text.lstrip("@").isdigit() and not text.startswith("@"):
-            return store.client.get_model_version(name, text)
-        return store.client.get_model_version_by_alias(name, text.lstrip("@"))
-    except MlflowException:
-        known = versions(style, store)
-        listing = ", ".join(f"{r.version} ({r.variant}{', @' + r.aliases if r.aliases else ''})"
-                            for r in known.itertuples()) or "none registered yet"
-        raise ValueError(f"{name} has no version or alias {text!r}. Versions: {listing}") from None
+    return resolve(selector(style, version_or_alias), get_store(store).client)

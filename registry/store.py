@@ -24,9 +24,10 @@ from pathlib import Path
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
-from registry.keys import ROOT, model_name  # noqa: E402
+from registry.keys import model_name  # noqa: E402
 
-DEFAULT_DATA = ROOT / "lab_data"
+EMBEDDED_DB = "mlflow.db"
+
 SQLITE_BUSY_TIMEOUT_S = 120
 _OURS = set()  # URIs this process activated: mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI,
 # which must not later read as the user's choice
@@ -38,7 +39,9 @@ def user_tracking_uri():
 
 
 def data_dir():
-    return Path(os.environ.get("DCTNET_LAB_DATA") or DEFAULT_DATA)
+    from models.lab_data import lab_data_dir
+
+    return lab_data_dir()
 
 
 @dataclass
@@ -55,7 +58,7 @@ class Store:
         self.embedded = self.uri is None
         if self.embedded:
             self.data.mkdir(parents=True, exist_ok=True)
-            self.uri = f"sqlite:///{(self.data / 'mlflow.db').resolve()}"
+            self.uri = f"sqlite:///{(self.data / EMBEDDED_DB).resolve()}"
         elif not self.uri.startswith(("http://", "https://", "sqlite:", "postgresql", "mysql", "file:",
                                       "databricks")):
             raise ValueError(f"tracking uri must be an http(s):// server or a database URI such as "

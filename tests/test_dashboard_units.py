@@ -9,7 +9,8 @@ import pytest
 from dashboard_pages.live import diff_heatmap
 from models.fitting import shrink_to_serve
 from dashboard_pages.slider import slider_html
-from dashboard_pages.votes import VoteStore, elo, least_compared_pair, scores
+from decisions.votes import elo, least_compared_pair, scores
+from registry.votes import LocalVotes as VoteStore
 
 
 def _vote(left, right, outcome):

@@ -166,3 +166,84 @@ def test_quick_build_against_postgres_backed_server(server, tmp_path, monkeypatc
                            env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and "done: 2 skipped" in again.stdout, again.stdout[-2000:]
     assert np.array_equal(versions("anime", store)["version"], [1, 2])
+
+
+def _vote_in_a_dashboard(url, button, votes_before, name):
+    """Open Blind rating in a real browser against one dashboard process and click one vote button."""
+    from tests.browser import browser_page, screenshot
+
+    with browser_page(height=1800) as page:
+        page.goto(f"{url}/blind")
+        page.get_by_role("button", name=button).first.wait_for(timeout=240_000)
+        page.get_by_role("button", name=button).first.click()
+        page.get_by_text("You chose").first.wait_for(timeout=120_000)
+        page.get_by_text(f"{votes_before + 1} votes stored in the tracking server").first.wait_for(timeout=120_000)
+        screenshot(page, f"blind_team_{name}")
+        assert page.get_by_text("Traceback").count() == 0
+
+
+def test_votes_from_two_dashboards_and_a_pushed_laptop_give_one_mos(server, tmp_path):
+    """Issue 15, item 4: two dashboard processes (two teammates' machines: their own lab-data folders) vote
+    against one tracking server; both votes land there, and a laptop's earlier local votes are pushed once,
+    matched to the server's versions by config hash + code version (a vote for a version the server lacks
+    stays local). The combined MOS equals a hand count of the votes."""
+    from decisions.votes import scores
+    from registry.queries import versions
+    from registry.store import Store
+    from registry.votes import LocalVotes, ServerVotes
+    from tests.browser import streamlit_server
+
+    store = Store(uri=server)
+    if versions("anime", store).empty:  # the build test above registers original + fp16 there
+        built = subprocess.run([sys.executable, "-m", "registry", "--tracking-uri", server, *BUILD], cwd=ROOT,
+                               env=cli_env(tmp_path / "builder"), capture_output=True, text=True, timeout=900)
+        assert built.returncode == 0, built.stderr[-2000:]
+    votes = ServerVotes(store)
+    before = len(votes.votes("anime"))
+    for i, (machine, button) in enumerate((("alice", "A is better"), ("bob", "Tie / can't tell"))):
+        env = {**cli_env(tmp_path / machine), "MLFLOW_TRACKING_URI": server}
+        with streamlit_server(env) as url:
+            _vote_in_a_dashboard(url, button, before + i, machine)
+        assert not (tmp_path / machine / "votes.sqlite").exists()  # nothing stayed on the teammate's machine
+    rows = votes.votes("anime")
+    assert len(rows) == before + 2 and [r["outcome"] for r in rows[-2:]] == ["left", "tie"]
+
+    # A laptop that voted before joining: same entries built into its embedded store, three local votes.
+    laptop = tmp_path / "laptop"
+    built = subprocess.run([sys.executable, "-m", "registry", *BUILD], cwd=ROOT, env=cli_env(laptop),
+                           capture_output=True, text=True, timeout=900)
+    assert built.returncode == 0, built.stderr[-2000:]
+    local = {r.entry: f"v{r.version} {r.entry}" for r in versions("anime", Store(data=laptop)).itertuples()}
+    mine = LocalVotes(laptop / "votes.sqlite")
+    mine.add("anime", "half_body.jpg", local["fp16"], local["original"], "left")
+    mine.add("anime", "face_crop.jpg", local["original"], local["fp16"], "right")
+    mine.add("anime", "face_crop.jpg", "v9 int8-full", local["fp16"], "left")  # not on the server
+    push = [sys.executable, "-m", "registry", "--tracking-uri", server, "votes", "push", "--from", str(laptop)]
+    first = subprocess.run(push, cwd=ROOT, env=cli_env(laptop), capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "votes: 2 pushed" in first.stdout and "1 kept local" in first.stdout
+    assert "kept local: anime v9 int8-full is not on" in first.stderr
+    again = subprocess.run(push, cwd=ROOT, env=cli_env(laptop), capture_output=True, text=True, timeout=300)
+    assert "votes: 0 pushed" in again.stdout and "2 already there" in again.stdout, again.stdout
+
+    rows = votes.votes("anime")
+    assert len(rows) == before + 4
+    server_label = {r.entry: f"v{r.version} {r.entry}" for r in versions("anime", store).itertuples()}
+    # the laptop's two votes, relabelled to the server's version numbers (the newest rows: cast last)
+    assert [(r["left"], r["right"], r["outcome"]) for r in rows[-2:]] == [
+        (server_label["fp16"], server_label["original"], "left"), (server_label["original"], server_label["fp16"], "right")]
+    # one MOS for the team: win 5, tie 3, loss 1 per vote, by hand
+    points = {}
+    for r in rows:
+        for side, other in (("left", "right"), ("right", "left")):
+            p = 3.0 if r["outcome"] == "tie" else 5.0 if r["outcome"] == side else 1.0
+            points.setdefault(r[side], []).append(p)
+    team = {s["variant"]: s for s in scores(rows)}
+    assert {v: team[v]["mos"] for v in team} == pytest.approx({v: sum(p) / len(p) for v, p in points.items()})
+    import json
+
+    listed = subprocess.run([sys.executable, "-m", "registry", "--tracking-uri", server, "votes", "scores", "--json"],
+                            cwd=ROOT, env=cli_env(tmp_path / "reader"), capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert {r["variant"]: r["mos"] for r in json.loads(listed.stdout)} == \
+        pytest.approx({v: round(s["mos"], 2) for v, s in team.items()}, abs=0.006)

@@ -1,79 +1,19 @@
-"""Blind-rating votes: a small SQLite file under lab_data/ and the scores computed from it.
+"""Blind-rating votes -> scores: an Elo rating and a MOS-style score per variant, and the next pair to show.
 
-The registry offers no place for human judgements (its runs are per model version; a vote compares two
-versions on one photo), so votes live in `<lab data>/votes.sqlite` (git-ignored, beside the embedded
-MLflow store; `$DCTNET_LAB_DATA` moves both). One row per vote: the photo, the two variants shown (left,
-right), the outcome (left | right | tie) and when. SQLite serialises concurrent writers, so several
-browser sessions can vote at once.
-
-Scores, both from the same rows:
+A vote is {style, photo, left, right, outcome (left | right | tie), voter, created}; where votes are
+stored is the registry's business (registry/votes.py: a local SQLite file, or the team's tracking server).
+Both scores come from the same rows:
 - Elo (logistic, K = 24, start 1000, ties count half), replayed in vote order, so it is deterministic;
 - MOS-style: each vote gives the winner 5 and the loser 1 (a tie 3 to both) and a variant's MOS is the
   mean over its votes, on S0's 1..5 scale, with the count beside it (few votes mean little).
-No streamlit import: the Blind rating page and the tests both use it.
 """
 
 import math
-import sqlite3
-import time
-from contextlib import closing
-from pathlib import Path
 
 OUTCOMES = ("left", "right", "tie")
 ELO_START = 1000.0
 ELO_K = 24.0
 MOS_POINTS = {"win": 5.0, "tie": 3.0, "loss": 1.0}
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS votes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    style TEXT NOT NULL,
-    photo TEXT NOT NULL,
-    left_variant TEXT NOT NULL,
-    right_variant TEXT NOT NULL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('left', 'right', 'tie')),
-    voter TEXT,
-    created REAL NOT NULL
-)
-"""
-
-
-def default_path():
-    from registry.store import data_dir
-
-    return Path(data_dir()) / "votes.sqlite"
-
-
-class VoteStore:
-    """Append and read votes in one SQLite file (created on first use)."""
-
-    def __init__(self, path=None):
-        self.path = Path(path) if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.execute(SCHEMA)
-
-    def _connect(self):
-        return sqlite3.connect(self.path, timeout=30)
-
-    def add(self, style, photo, left, right, outcome, voter=None):
-        if outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}. Received: outcome={outcome!r}")
-        if not left or not right or left == right:
-            raise ValueError(f"a vote compares two different variants. Received: left={left!r}, right={right!r}")
-        with closing(self._connect()) as db, db:
-            db.execute("INSERT INTO votes (style, photo, left_variant, right_variant, outcome, voter, created) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (style, photo, left, right, outcome, voter, time.time()))
-
-    def votes(self, style=None):
-        query = "SELECT style, photo, left_variant, right_variant, outcome, voter, created FROM votes"
-        args = ()
-        if style is not None:
-            query, args = query + " WHERE style = ?", (style,)
-        with closing(self._connect()) as db:
-            rows = db.execute(query + " ORDER BY id", args).fetchall()
-        keys = ("style", "photo", "left", "right", "outcome", "voter", "created")
-        return [dict(zip(keys, row)) for row in rows]
 
 
 def expected(ra, rb):
