@@ -6,7 +6,9 @@ score with a random backbone: the backbone file is resolved, in order, from
   1. `$LPIPS_ALEXNET` (a path to a state dict with `features.{0,3,6,8,10}.weight|bias`),
   2. torchvision's cache `$TORCH_HOME/hub/checkpoints/alexnet-owt-7be5be79.pth` (default TORCH_HOME
      `~/.cache/torch`),
-  3. `evaluation/weights/alexnet_features.pth`, shipped with the project (provenance in its README),
+  3. the copy shipped with the project: the convolutions inside `models/weights/lpips/alex_v0.1.npz` (the
+     one file the Keras LPIPS loss of models/lpips_loss.py reads too; provenance in its README), turned
+     back into torch layout here,
   4. `../shared/lpips/alexnet_features.pth` beside the repository (development machines),
 then loaded into `lpips.LPIPS(net='alex', pnet_rand=True)` and checked tensor by tensor. When none is
 present `load_lpips()` raises `LPIPSUnavailable` whose message says why; callers report LPIPS as
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 TORCHVISION_FILE = "alexnet-owt-7be5be79.pth"
-BUNDLED_FILE = Path(__file__).resolve().parent / "weights" / "alexnet_features.pth"
+BUNDLED_FILE = Path(__file__).resolve().parent.parent / "models" / "weights" / "lpips" / "alex_v0.1.npz"
 SHARED_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "lpips" / "alexnet_features.pth"
 FEATURE_LAYERS = (0, 3, 6, 8, 10)  # AlexNet convs inside torchvision's `features`
 
@@ -75,6 +77,21 @@ def _import_torch():
     return torch
 
 
+def _read_backbone(path, torch):
+    """A state dict with features.{i}.weight|bias from a torch file or the shipped npz (HWIO kernels)."""
+    if Path(path).suffix != ".npz":
+        return torch.load(path, map_location="cpu", weights_only=True)
+    with np.load(path) as data:
+        state = {}
+        for k, i in enumerate(FEATURE_LAYERS):
+            if f"conv{k}_kernel" not in data.files:
+                raise LPIPSUnavailable(f"{path} lacks conv{k}_kernel: not the lab's LPIPS weights file")
+            kernel = data[f"conv{k}_kernel"].transpose(3, 2, 0, 1)  # (kh, kw, in, out) -> (out, in, kh, kw)
+            state[f"features.{i}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel))
+            state[f"features.{i}.bias"] = torch.from_numpy(np.array(data[f"conv{k}_bias"]))
+        return state
+
+
 def _load_backbone(net, state, torch):
     """Copy features.{i}.weight|bias into net.net.slice{k}.{i}; verify every tensor landed."""
     modules = {}
@@ -112,7 +129,9 @@ class LPIPSMetric:
             source, backbone_path = find_backbone()
         self.source, self.path = source or "given path", Path(backbone_path)
         try:
-            state = torch.load(self.path, map_location="cpu", weights_only=True)
+            state = _read_backbone(self.path, torch)
+        except LPIPSUnavailable:
+            raise
         except Exception as exc:  # torch raises several unrelated types for a bad file
             raise LPIPSUnavailable(f"could not read the AlexNet backbone {self.path}: {exc}") from None
         with warnings.catch_warnings():  # torchvision's "pretrained is deprecated" from inside lpips

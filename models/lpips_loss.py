@@ -24,7 +24,7 @@ rather than sqrt(s), so a tap position where every channel is 0 gives a zero gra
 
 Weights: `models/weights/lpips/alex_v0.1.npz` (float32, Keras layouts), read with NumPy. It is
 converted once by `convert_weights()` (torch only there) from the AlexNet backbone the evaluation
-metric uses (`evaluation/weights/alexnet_features.pth`, torchvision BSD-3-Clause) and the linear heads
+metric uses (torchvision's ImageNet AlexNet, BSD-3-Clause, as `../shared/lpips/alexnet_features.pth`) and the linear heads
 of the installed `lpips` package (`lpips/weights/v0.1/alex.pth`, BSD-2-Clause); provenance and
 sha256s in `alex_v0.1.json` beside it. models/ does not import evaluation/.
 """
@@ -70,7 +70,7 @@ def convert_weights(alexnet_pth, lpips_pth, out_npz=WEIGHTS_FILE, provenance=PRO
     """Convert torch state dicts into the float32 npz this module loads; write the provenance JSON.
 
     alexnet_pth: torchvision AlexNet state dict (features.{0,3,6,8,10}.weight|bias), e.g.
-    evaluation/weights/alexnet_features.pth; lpips_pth: lpips/weights/v0.1/alex.pth (lin{k}.model.1.weight).
+    ../shared/lpips/alexnet_features.pth; lpips_pth: lpips/weights/v0.1/alex.pth (lin{k}.model.1.weight).
     Conv weights go (out, in, kh, kw) -> (kh, kw, in, out); heads (1, C, 1, 1) -> (C,).
     """
     import sys
@@ -108,7 +108,7 @@ def convert_weights(alexnet_pth, lpips_pth, out_npz=WEIGHTS_FILE, provenance=PRO
         "sources": [
             {"file": _repo_relative(alexnet_pth), "sha256": _sha256(alexnet_pth),
              "what": "torchvision ImageNet AlexNet convs (features.{0,3,6,8,10}), the backbone "
-                     "evaluation/perceptual.py loads; see evaluation/weights/README.md",
+                     "evaluation/perceptual.py loads (from this npz since 2026-12-03); see models/weights/lpips/README.md",
              "license": "BSD-3-Clause (torchvision)"},
             {"file": "lpips/weights/v0.1/" + Path(lpips_pth).name, "sha256": _sha256(lpips_pth),
              "what": "LPIPS linear heads lin0..lin4, from the `lpips` PyPI package",
@@ -131,7 +131,7 @@ def load_weights(path=WEIGHTS_FILE):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"LPIPS weights {path} are missing: run models.lpips_loss.convert_weights"
-                                f"('evaluation/weights/alexnet_features.pth', <lpips>/weights/v0.1/alex.pth)")
+                                f"('../shared/lpips/alexnet_features.pth', <lpips>/weights/v0.1/alex.pth)")
     with np.load(path) as data:
         return {k: data[k].astype(np.float32) for k in data.files}
 

@@ -71,8 +71,8 @@ def test_lpips_reproduces_the_official_values():
     from evaluation.perceptual import LPIPSMetric
 
     verify = shared_or_skip("lpips", "verify")
-    metric = LPIPSMetric()  # the backbone a user gets: the copy bundled in evaluation/weights/
-    assert metric.path.name == "alexnet_features.pth"
+    metric = LPIPSMetric()  # the backbone a user gets: the shipped copy (models/weights/lpips/alex_v0.1.npz)
+    assert metric.path.name == "alex_v0.1.npz" and metric.source == "bundled copy"
     assert metric.tensors_loaded == 10
     for name, official in OFFICIAL_LPIPS.items():
         ref = np.asarray(Image.open(verify / "ref_dir" / f"{name}.bmp").convert("RGB"))

@@ -136,15 +136,19 @@ def test_weights_file_matches_its_provenance():
 
 
 def test_conversion_reproduces_the_shipped_file(reference, tmp_path):
-    """convert_weights() from the two torch sources gives the shipped npz, tensor for tensor."""
+    """convert_weights() from the two torch sources (torchvision's AlexNet as ../shared keeps it, the lpips
+    package's heads) gives the shipped npz, tensor for tensor."""
     import os
 
     import lpips
 
+    from evaluation.perceptual import SHARED_FILE
     from models.lpips_loss import convert_weights, load_weights
 
+    if not SHARED_FILE.is_file():
+        pytest.skip(f"{SHARED_FILE} (torchvision's AlexNet convs as a torch file) is not beside the repository")
     heads = os.path.join(os.path.dirname(lpips.__file__), "weights", "v0.1", "alex.pth")
-    out = convert_weights(reference.path, heads, tmp_path / "alex.npz", tmp_path / "alex.json")
+    out = convert_weights(SHARED_FILE, heads, tmp_path / "alex.npz", tmp_path / "alex.json")
     fresh, shipped = load_weights(out), load_weights()
     assert sorted(fresh) == sorted(shipped)
     assert all(np.array_equal(fresh[k], shipped[k]) for k in shipped)
