@@ -198,6 +198,15 @@ def contact_sheet(names, path, photos=4, side=384):
     cv2.imwrite(str(path), cv2.cvtColor(np.concatenate([header, sheet]), cv2.COLOR_RGB2BGR))
 
 
+def spent(info):
+    """(steps, seconds) of training behind shipped weights, counting the runs they were continued from."""
+    steps, seconds, link = info.get("steps_done") or 0, info.get("train_time_s") or 0.0, info.get("continued_from")
+    while link:
+        steps, seconds = steps + (link.get("steps_done") or 0), seconds + (link.get("train_time_s") or 0.0)
+        link = link.get("continued_from")
+    return steps, seconds
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="lab_data/recipe", help="work folder (exports, records, table, chart)")
@@ -222,9 +231,9 @@ def main(argv=None):
         if only and name not in only:
             continue
         info = json.loads(stem.with_suffix(".json").read_text())
-        hours = info.get("train_time_s", 0) / 60
+        steps, seconds = spent(info)
         meta[name] = {"family": FAMILY_OF.get(method, method),
-                      "training": f"{info.get('steps_done')} steps, {hours:.0f} min, "
+                      "training": f"{steps} steps, {seconds / 60:.0f} min, "
                                   f"{info.get('environment', {}).get('cpu', '?')}"}
     text, rows = table(records, meta)
     (out / "table.md").write_text(text + "\n")

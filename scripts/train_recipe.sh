@@ -44,6 +44,9 @@ for name in $RUNS; do
                        --init-from "$RECOVERED/prune-t375" --out "$RECOVERED/prune-t375" & ;;
     prune-i625) run prune-i625 "${STEPS_PRUNEI625:-1500}" --from-method prune \
                   --method-config '{"ratio": 0, "inner_ratio": 0.625}' --lr 3e-4 --out "$RECOVERED/prune-i625" & ;;
+    prune-i625-more) run prune-i625-more "${STEPS_PRUNEI625_MORE:-600}" --from-method prune \
+                       --method-config '{"ratio": 0, "inner_ratio": 0.625}' --lr 1e-4 --face-share 0.5 \
+                       --init-from "$RECOVERED/prune-i625" --out "$RECOVERED/prune-i625" & ;;
     prune-t50) run prune-t50 "${STEPS_PRUNE50:-2000}" --from-method prune \
                  --method-config '{"ratio": 0, "trunk_ratio": 0.5}' --lr 3e-4 --out "$RECOVERED/prune-t50" & ;;
     svd-trunk) run svd-trunk "${STEPS_SVD:-1000}" --from-method svd \

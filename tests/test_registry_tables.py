@@ -48,13 +48,13 @@ def test_catalogue_names_are_unique_and_chains_find_their_parent():
     entries = {e.name: e for e in select()}
     assert entries[ORIGINAL].method == ORIGINAL and parent_name(entries[ORIGINAL]) is None
     assert parent_name(entries["int8-full"]) == ORIGINAL
-    assert parent_name(entries["prune-t375-int8"]) == "prune-t375"
-    assert entries["prune-t375-int8"].method == "prune+tflite_int8_full"
-    quick = entries["prune-t375-int8"].chain(quick=True)
+    assert parent_name(entries["prune-i625-int8"]) == "prune-i625"
+    assert entries["prune-i625-int8"].method == "prune+tflite_int8_full"
+    quick = entries["prune-i625-int8"].chain(quick=True)
     assert quick[1][1]["calibration_images"] < 32  # a quick calibration...
     # ...but the quick chain of a combination starts with its parent's quick chain (so the build reuses
     # it), and a recovered model is never swapped for a short fine-tune in a quick build
-    assert quick[0] == entries["prune-t375"].chain(quick=True)[0] == entries["prune-t375"].chain()[0]
+    assert quick[0] == entries["prune-i625"].chain(quick=True)[0] == entries["prune-i625"].chain()[0]
     assert entries["svd-trunk"].chain(quick=True) == entries["svd-trunk"].chain()
 
 
