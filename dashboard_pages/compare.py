@@ -141,8 +141,8 @@ for label, (work, results) in outputs.items():
 
 st.subheader("Per-image metrics (against the original's output)")
 frame = pd.DataFrame(rows)
-ORDER = ("photo", "variant", "latency_ms", "speedup", "speedup_range", "overview_speedup", "overview_range", "agrees", "first_call_ms",
-         "psnr_db", "ssim", "lpips", "identity", "version", "runtime", "precision", "size", "timed_runs")
+ORDER = ("photo", "variant", "latency_ms", "speedup", "speedup_range", "overview_speedup", "overview_range", "agrees",
+         "first_call_ms", "psnr_db", "ssim", "lpips", "identity", "version", "runtime", "precision", "size", "timed_runs")
 st.dataframe(frame, hide_index=True, width="stretch", column_order=ORDER, column_config={
     "latency_ms": st.column_config.NumberColumn(
         "latency (ms)", format="%.0f",

@@ -167,5 +167,6 @@ def registry_speedups(uri, style):
         if all(m.get(k) for m in (c.metrics, b.metrics) for k in ("p10_ms", "p90_ms")):  # older records: none
             low = min(low, b.metrics["p10_ms"] / c.metrics["p90_ms"])
             high = max(high, b.metrics["p90_ms"] / c.metrics["p10_ms"])
-        out[(c.variant, c.size)] = (s, (low * (1 - SESSION_SPEEDUP_REL_BAND), high * (1 + SESSION_SPEEDUP_REL_BAND)))
+        widen = SESSION_SPEEDUP_REL_BAND
+        out[(c.variant, c.size)] = (s, (low * (1 - widen), high * (1 + widen)))
     return out, None

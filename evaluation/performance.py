@@ -55,8 +55,8 @@ def latency_stats(seconds):
     ms = np.asarray(seconds, dtype=np.float64) * 1000.0
     if ms.size == 0:
         raise ValueError("latency_stats needs at least one timing")
-    return {"p10_ms": float(np.percentile(ms, 10)), "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
-            "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean()),
+    return {"p10_ms": float(np.percentile(ms, 10)), "p50_ms": float(np.percentile(ms, 50)),
+            "p90_ms": float(np.percentile(ms, 90)), "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean()),
             "std_ms": float(ms.std(ddof=1)) if ms.size > 1 else 0.0, "count": int(ms.size)}
 
 

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from models.validation import require
+from models.variant_io import REGISTERED_SCHEMES
 from models.weights import STYLES
 
-REGISTERED_SCHEMES = ("models:/", "registry:")  # registry/selectors.py parses them
 TFLITE_METHODS = {"fp32": "fp32", "fp16": "fp16", "int8-dynamic": "int8_dynamic", "int8-full": "int8_full"}
 
 

@@ -146,7 +146,8 @@ def cmd_distill(args):
         "params": count_params(student), "macs_512": count_macs(student, h, w),
         "command": "python -m models distill " + " ".join(shlex.quote(a) for a in sys.argv[2:])
         if sys.argv[1:2] == ["distill"] else None,
-        "init": args.from_method or args.init, "continued_from": continued, "train_config": config.to_dict(), "steps_done": history["steps_done"],
+        "init": args.from_method or args.init, "continued_from": continued, "train_config": config.to_dict(),
+        "steps_done": history["steps_done"],
         "complete": history["steps_done"] >= config.steps,
         "train_time_s": round(history["train_time_s"], 1), "environment": environment(),
         "held_out": history["split"]["held_out"],

@@ -21,6 +21,7 @@ WEIGHTS_FILE = "model.weights.h5"
 KERAS_FILE = "model.keras"
 TFLITE_FILE = "model.tflite"
 MANIFEST = "variant.json"
+REGISTERED_SCHEMES = ("models:/", "registry:")  # how a registered version is named (registry/selectors.py)
 
 
 def read_manifest(folder):

@@ -130,12 +130,10 @@ def cmd_history(args, store):
 
 def cmd_alias(args, store):
     from registry.aliasing import set_alias
+    from registry.selectors import selector
 
-    from registry.queries import resolve_version
-
-    target = resolve_version(args.style, args.version, store)
     version = set_alias(args.style, args.name, args.version, store)
-    print(f"{target.name}@{args.name} -> version {version}")
+    print(f"{selector(args.style, args.version).model}@{args.name} -> version {version}")
     return 0
 
 

@@ -104,7 +104,7 @@ class LoadedVariant:
 
 def download_version(style, version, store=None):
     """(the version's variant folder on local disk, its ModelVersion): cached in <data>/cache/<store>/<model>/<version>.
-    `version`: a number, an alias, "latest", or a URI (evaluation.registered)."""
+    `version`: a number, an alias, "latest", or a URI (registry/selectors.py)."""
     from registry.selectors import fetch
 
     from registry.queries import resolve_version

@@ -34,11 +34,12 @@ def _styles(store, style):
 def _model_versions(store, style):
     from mlflow.exceptions import MlflowException
 
+    from registry.selectors import model_versions
+
     try:
-        found = store.client.search_model_versions(f"name = '{keys.model_name(style)}'")
+        return model_versions(store.client, keys.model_name(style))
     except MlflowException:
         return []
-    return sorted(found, key=lambda v: int(v.version))
 
 
 def versions(style=None, store=None):
@@ -61,14 +62,12 @@ def versions(style=None, store=None):
 def _alias_map(store, style):
     from mlflow.exceptions import MlflowException
 
+    from registry.selectors import alias_map
+
     try:
-        model = store.client.get_registered_model(keys.model_name(style))
+        return alias_map(store.client, keys.model_name(style))
     except MlflowException:
         return {}
-    out = {}
-    for alias, version in (model.aliases or {}).items():
-        out.setdefault(int(version), []).append(alias)
-    return out
 
 
 def aliases(style=None, store=None):

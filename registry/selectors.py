@@ -19,7 +19,7 @@ from pathlib import Path
 
 from registry.keys import ENTRY as ENTRY_TAG, MODEL_PREFIX, VARIANT, short_hash
 
-from evaluation.variants import REGISTERED_SCHEMES as SCHEMES  # noqa: E402  (evaluation recognises them too)
+from models.variant_io import REGISTERED_SCHEMES as SCHEMES
 FORMS = ("models:/dctnet-STYLE/VERSION, models:/dctnet-STYLE@ALIAS, models:/dctnet-STYLE/latest or "
          "registry:STYLE/ENTRY")
 _MODELS = re.compile(r"models:/(?P<name>[\w.-]+?)(?:/(?P<version>\d+|latest)|@(?P<alias>[\w-]+))")
@@ -73,20 +73,27 @@ def selector(style, version_or_alias):
     return Selector(f"models:/{model}@{text.lstrip('@')}", model, alias=text.lstrip("@"))
 
 
-def _versions(client, model):
+def model_versions(client, model):
+    """A registered model's versions, oldest first (MlflowException when the model does not exist)."""
     return sorted(client.search_model_versions(f"name='{model}'"), key=lambda v: int(v.version))
+
+
+def alias_map(client, model):
+    """{version number: [aliases]}: search results carry no aliases, the registered model does."""
+    out = {}
+    for alias, version in (client.get_registered_model(model).aliases or {}).items():
+        out.setdefault(int(version), []).append(alias)
+    return out
 
 
 def _listing(client, model):
     """'1 anime/original, 2 anime/int8-full @realtime, ...': what a user can name instead."""
-    rows = _versions(client, model)
+    rows = model_versions(client, model)
     if not rows:
         return "none registered yet (python -m registry build --quick)"
-    aliases = {}  # search results carry no aliases; the registered model does
-    for alias, version in (client.get_registered_model(model).aliases or {}).items():
-        aliases.setdefault(str(version), []).append(alias)
+    aliases = alias_map(client, model)
     return ", ".join(f"{v.version} {v.tags.get(VARIANT) or v.tags.get(ENTRY_TAG, '?')}"
-                     + "".join(f" @{a}" for a in sorted(aliases.get(str(v.version), []))) for v in rows)
+                     + "".join(f" @{a}" for a in sorted(aliases.get(int(v.version), []))) for v in rows)
 
 
 def resolve(sel, client):
@@ -107,7 +114,7 @@ def resolve(sel, client):
     except MlflowException:
         what = f"version {sel.version}" if sel.version is not None else f"alias @{sel.alias}"
         raise ValueError(f"{sel.text}: {sel.model} has no {what}; versions: {_listing(client, sel.model)}") from None
-    rows = _versions(client, sel.model)
+    rows = model_versions(client, sel.model)
     found = [v for v in rows if sel.latest or v.tags.get(ENTRY_TAG) == sel.entry]
     if not found:
         entries = sorted({v.tags.get(ENTRY_TAG) for v in rows} - {None})

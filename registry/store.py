@@ -28,6 +28,11 @@ from registry.keys import model_name  # noqa: E402
 
 EMBEDDED_DB = "mlflow.db"
 
+
+def embedded_uri(data):
+    """The tracking URI of the embedded SQLite store in the lab-data folder `data`."""
+    return f"sqlite:///{(Path(data) / EMBEDDED_DB).resolve()}"
+
 SQLITE_BUSY_TIMEOUT_S = 120
 _OURS = set()  # URIs this process activated: mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI,
 # which must not later read as the user's choice
@@ -58,7 +63,7 @@ class Store:
         self.embedded = self.uri is None
         if self.embedded:
             self.data.mkdir(parents=True, exist_ok=True)
-            self.uri = f"sqlite:///{(self.data / EMBEDDED_DB).resolve()}"
+            self.uri = embedded_uri(self.data)
         elif not self.uri.startswith(("http://", "https://", "sqlite:", "postgresql", "mysql", "file:",
                                       "databricks")):
             raise ValueError(f"tracking uri must be an http(s):// server or a database URI such as "
@@ -130,15 +135,19 @@ class Store:
 
     def experiment_id(self, style):
         """The experiment holding a style's build and evaluation runs (created on first use)."""
-        name = model_name(style)
+        return self.named_experiment(model_name(style), {"registry.style": style})
+
+    def named_experiment(self, name, tags=None, create=True):
+        """An experiment's id by name, restored if deleted; created on first use (None when not `create`)."""
         exp = self.client.get_experiment_by_name(name)
         if exp is not None:
             if exp.lifecycle_stage == "deleted":
                 self.client.restore_experiment(exp.experiment_id)
             return exp.experiment_id
+        if not create:
+            return None
         try:
-            return self.client.create_experiment(name, artifact_location=self.artifact_root,
-                                                 tags={"registry.style": style})
+            return self.client.create_experiment(name, artifact_location=self.artifact_root, tags=tags or {})
         except Exception:  # another process created it first: use theirs
             exp = self.client.get_experiment_by_name(name)
             if exp is None:

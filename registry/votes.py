@@ -25,6 +25,7 @@ EXPERIMENT = "dctnet-votes"
 FIELDS = ("style", "photo", "left", "right", "outcome", "voter", "created")
 TAG = "vote."  # vote.style, vote.photo, ..., vote.id
 PAGE = 1000
+LOCAL_FILE = "votes.sqlite"  # beside the embedded store's mlflow.db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS votes (
@@ -94,22 +95,7 @@ class ServerVotes:
         return f"the tracking server {self.store.uri} (experiment {EXPERIMENT}, shared by the team)"
 
     def _experiment_id(self, create):
-        client = self.store.client
-        exp = client.get_experiment_by_name(EXPERIMENT)
-        if exp is not None:
-            if exp.lifecycle_stage == "deleted":
-                client.restore_experiment(exp.experiment_id)
-            return exp.experiment_id
-        if not create:
-            return None
-        try:
-            return client.create_experiment(EXPERIMENT, artifact_location=self.store.artifact_root,
-                                            tags={"registry.kind": "votes"})
-        except Exception:  # another dashboard created it first: use theirs
-            exp = client.get_experiment_by_name(EXPERIMENT)
-            if exp is None:
-                raise
-            return exp.experiment_id
+        return self.store.named_experiment(EXPERIMENT, {"registry.kind": "votes"}, create=create)
 
     def add(self, style, photo, left, right, outcome, voter=None, created=None):
         check_vote(left, right, outcome)
@@ -153,7 +139,7 @@ class ServerVotes:
 
 def open_votes(store):
     """The votes of this store's team: local SQLite for the embedded store, the server's runs otherwise."""
-    return LocalVotes(Path(store.data) / "votes.sqlite") if store.embedded else ServerVotes(store)
+    return LocalVotes(Path(store.data) / LOCAL_FILE) if store.embedded else ServerVotes(store)
 
 
 def _identities(store):
@@ -168,19 +154,19 @@ def _identities(store):
 def push_local(local_data, server_store, say=print):
     """Upload the votes of a machine's lab-data folder (votes.sqlite, naming versions of its mlflow.db) to a
     server, once. Returns (pushed, already there, kept local); versions the server lacks are named via `say`."""
-    from registry.store import EMBEDDED_DB, Store
+    from registry.store import EMBEDDED_DB, Store, embedded_uri
 
     local_data = Path(local_data)
     if server_store.embedded:
         raise ValueError("votes push copies this machine's votes to a team's tracking server: give "
                          "--tracking-uri URI (or MLFLOW_TRACKING_URI)")
-    if not (local_data / "votes.sqlite").is_file():
+    if not (local_data / LOCAL_FILE).is_file():
         return 0, 0, 0
     if not (local_data / EMBEDDED_DB).is_file():
         raise ValueError(f"{local_data} has votes but no {EMBEDDED_DB}: the registry whose versions they name "
                          "is gone, so they cannot be matched to the server's versions")
-    rows = LocalVotes(local_data / "votes.sqlite").votes()
-    local_store = Store(uri=f"sqlite:///{(local_data / EMBEDDED_DB).resolve()}", data=local_data)
+    rows = LocalVotes(local_data / LOCAL_FILE).votes()
+    local_store = Store(uri=embedded_uri(local_data), data=local_data)  # that folder's, whatever the env says
     server = ServerVotes(server_store)
     mine = _identities(local_store)
     theirs = {identity: label for (style, label), identity in _identities(server_store).items()}
