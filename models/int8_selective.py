@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from models.export import CALIBRATION_IMAGES, CALIBRATION_SIZE, GUIDED_FILTER_SCOPE
 from models.validation import require
 
 
 
-GUIDED_FILTER_SCOPE = "guided_filter"
 CALIBRATION_CROPS = ("centre", "face")
 RANGES = ("minmax", "p99.99", "p99.9")  # activation range: the calibrator's min/max, or clipped to a percentile
 # The fixed ops between the learned convs, by the DCT-Net layer names their tensors carry
@@ -50,8 +50,8 @@ def cache_dir():
 class Calibration:
     """Which photos set the activation ranges, and how they are cut."""
 
-    images: int = 32  # calibration-side portraits (models.portraits: never the evaluation split)
-    size: int = 512  # square side in px (the serving size is 512-720)
+    images: int = CALIBRATION_IMAGES  # calibration-side portraits (never the evaluation split)
+    size: int = CALIBRATION_SIZE  # square side in px (the serving size is 512-720)
     seed: int = 0
     crop: str = "centre"  # "centre" square, or "face": a square around the largest face (centre if none)
     range: str = "minmax"  # "p99.99": every activation range clipped to that two-sided percentile

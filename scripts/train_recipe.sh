@@ -26,6 +26,9 @@ run() {  # name, steps, args...
   nice -n 10 python -m models distill "${RECIPE[@]}" --steps "$steps" --work-dir "$LOG/$name" "$@" \
     > "$LOG/$name.log" 2>&1
 }
+svd_trunk() {  # SVD (spatial) of the quarter-resolution trunk to a share of its MACs
+  echo "{\"mac_ratio\": $1, \"mode\": \"spatial\", \"layers\": [\"Conv_4\", \"block_0_conv1\", \"block_0_conv2\", \"block_1_conv1\", \"block_1_conv2\", \"block_2_conv1\", \"block_2_conv2\", \"block_3_conv1\", \"block_3_conv2\", \"Conv_5\"]}"
+}
 # 1. The shared teacher cache (one throw-away step; its output stays in lab_data, never over a shipped file).
 run cache-fill 1 --student trunk --width 8 --blocks 2 --out "$LOG/cache-fill/student"
 # 2. The runs in parallel (RUNS selects some; on 2 shared cores 3 at a time is about the most that pays).
@@ -35,6 +38,9 @@ for name in $RUNS; do
   case $name in
     trunk-w16-b2) run trunk-w16-b2 "${STEPS_TRUNK16:-3000}" --student trunk --width 16 --blocks 2 --lr 5e-4 \
                     --out "$STUDENTS/trunk-w16-b2" & ;;
+    trunk-w16-b2-more) run trunk-w16-b2-more "${STEPS_TRUNK16_MORE:-1800}" --student trunk --width 16 --blocks 2 \
+                         --lr 3e-4 --face-share 0.5 --lpips 1.0 --init-from "$STUDENTS/trunk-w16-b2" \
+                         --out "$STUDENTS/trunk-w16-b2" & ;;
     trunk-w8-b2) run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
                    --out "$STUDENTS/trunk-w8-b2" & ;;
     prune-t375) run prune-t375 "${STEPS_PRUNE375:-2000}" --from-method prune \
@@ -49,9 +55,13 @@ for name in $RUNS; do
                        --init-from "$RECOVERED/prune-i625" --out "$RECOVERED/prune-i625" & ;;
     prune-t50) run prune-t50 "${STEPS_PRUNE50:-2000}" --from-method prune \
                  --method-config '{"ratio": 0, "trunk_ratio": 0.5}' --lr 3e-4 --out "$RECOVERED/prune-t50" & ;;
-    svd-trunk) run svd-trunk "${STEPS_SVD:-1000}" --from-method svd \
-                 --method-config '{"mac_ratio": 0.75, "mode": "spatial", "layers": ["Conv_4", "block_0_conv1", "block_0_conv2", "block_1_conv1", "block_1_conv2", "block_2_conv1", "block_2_conv2", "block_3_conv1", "block_3_conv2", "Conv_5"]}' \
+    svd-trunk) run svd-trunk "${STEPS_SVD:-1000}" --from-method svd --method-config "$(svd_trunk 0.75)" \
                  --lr 3e-4 --out "$RECOVERED/svd-trunk" & ;;
+    # the SVD curve's further points: the same trunk layers cut to 50 % and 35 % of their MACs
+    svd-t50) run svd-t50 "${STEPS_SVD50:-300}" --from-method svd --method-config "$(svd_trunk 0.5)" \
+               --lr 3e-4 --out "$RECOVERED/svd-t50" & ;;
+    svd-t35) run svd-t35 "${STEPS_SVD35:-300}" --from-method svd --method-config "$(svd_trunk 0.35)" \
+               --lr 3e-4 --out "$RECOVERED/svd-t35" & ;;
     *) echo "unknown run $name" >&2; exit 2 ;;
   esac
 done

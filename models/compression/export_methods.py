@@ -13,7 +13,7 @@ from pathlib import Path
 from models.compression import register
 from models.compression.base import CompressionResult, base_report, path_field
 from models.complexity import model_bytes
-from models.export import ExportConfig, export_tflite
+from models.export import CALIBRATION_IMAGES, CALIBRATION_SIZE, ExportConfig, export_tflite
 from models.litert import tflite_info
 from models.validation import require
 
@@ -40,8 +40,8 @@ class TFLiteConfig:
 
 @dataclass(frozen=True)
 class TFLiteInt8FullConfig(TFLiteConfig):
-    calibration_images: int = 32
-    calibration_size: int = 384
+    calibration_images: int = CALIBRATION_IMAGES
+    calibration_size: int = CALIBRATION_SIZE
     calibration_seed: int = 0
     float_guided_filter: bool = True
 

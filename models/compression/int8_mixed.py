@@ -28,6 +28,7 @@ import numpy as np
 
 from models.compression import register
 from models.compression.base import CompressionResult, base_report, path_field
+from models.export import CALIBRATION_IMAGES, CALIBRATION_SIZE
 from models.validation import require
 
 FLOOR_METRICS = {"psnr": (0.0, 99.0, True), "psnr_worst": (0.0, 99.0, True), "lpips": (0.0, 1.0, False),
@@ -43,8 +44,8 @@ class MixedInt8Config:
     float_layers: tuple = ()  # given: no search, exactly these stay float (the floor is then only reported)
     order: str = "cost"  # rank by the cost alone INT8 ("cost"), the gain alone float ("gain"), or per float MAC
     search_width: int = 1  # candidates tried per step (1: follow the ranking)
-    calibration_images: int = 32
-    calibration_size: int = 512
+    calibration_images: int = CALIBRATION_IMAGES
+    calibration_size: int = CALIBRATION_SIZE
     calibration_seed: int = 0
     calibration_crop: str = "centre"
     calibration_range: str = "minmax"  # or "p99.99" (docs/compression.md: calibration that pays)
