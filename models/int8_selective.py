@@ -32,7 +32,7 @@ from models.validation import require
 
 
 CALIBRATION_CROPS = ("centre", "face")
-RANGES = ("minmax", "p99.99", "p99.9")  # activation range: the calibrator's min/max, or clipped to a percentile
+RANGES = ("minmax", "p99.999", "p99.99", "p99.9")  # activation range: the calibrator's min/max, or clipped to a percentile
 # The fixed ops between the learned convs, by the DCT-Net layer names their tensors carry
 # (models.dctnet.build_generator). They are quantized in full INT8 and can be left float like a conv.
 GLUE = {"upsample_1": r"/upsample_1", "upsample_2": r"/upsample_2", "skip_x1": r"/skip_x1",

@@ -122,6 +122,10 @@ DEFAULT_CATALOGUE = (
     # fragile (docs/compression.md: Conv_8 alone at 97% energy costs 13.7 dB)
     _e("svd-trunk", ("svd", recovered("svd-trunk")),
        description="SVD (spatial) of the residual trunk to 75% of its MACs, recovered with the face-aware recipe"),
+    _e("svd-t50", ("svd", recovered("svd-t50")),
+       description="SVD (spatial) of the residual trunk to 50% of its MACs, recovered with the face-aware recipe"),
+    _e("svd-t35", ("svd", recovered("svd-t35")),
+       description="SVD (spatial) of the residual trunk to 35% of its MACs, recovered with the face-aware recipe"),
     _e("student-trunk", ("distill", TRUNK_STUDENT),
        description="distilled student keeping the full-resolution layers, slim trunk (face-aware recipe)"),
     _e("student-trunk-int8", ("distill", TRUNK_STUDENT), ("tflite_int8_full", {}), quick={1: QUICK_CALIB},

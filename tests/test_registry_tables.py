@@ -58,6 +58,22 @@ def test_catalogue_names_are_unique_and_chains_find_their_parent():
     assert entries["svd-trunk"].chain(quick=True) == entries["svd-trunk"].chain()
 
 
+def test_every_shipped_recovered_model_is_registered_with_its_shipped_config():
+    """What is trained and shipped reaches the dashboard: each models/weights/recovered/NAME has a catalogue
+    entry whose first step is exactly its method and config (so the build loads those weights)."""
+    import json
+
+    from models.compression.finetune import RECOVERED_DIR
+
+    shipped = sorted(RECOVERED_DIR.glob("*.json"))
+    assert len(shipped) >= 6
+    first_steps = [e.chain()[0] for e in select() if e.steps]
+    for meta_path in shipped:
+        method = json.loads(meta_path.read_text())["method"]
+        config = {k: v for k, v in method["config"].items() if k != "finetune_dir"}
+        assert (method["name"], config) in first_steps, f"{meta_path.stem} is shipped but not in the catalogue"
+
+
 def test_unknown_entries_and_bad_steps_are_named():
     with pytest.raises(ValueError, match=r"Unknown catalogue entries \['nope'\].*original"):
         select(DEFAULT_CATALOGUE, ["original", "nope"])
