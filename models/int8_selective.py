@@ -26,13 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from models.export import CALIBRATION_IMAGES, CALIBRATION_SIZE, GUIDED_FILTER_SCOPE
+from models.export import CALIBRATION_IMAGES, CALIBRATION_RANGES as RANGES, CALIBRATION_SIZE, GUIDED_FILTER_SCOPE
 from models.validation import require
 
 
 
 CALIBRATION_CROPS = ("centre", "face")
-RANGES = ("minmax", "p99.999", "p99.99", "p99.9")  # activation range: the calibrator's min/max, or clipped to a percentile
 # The fixed ops between the learned convs, by the DCT-Net layer names their tensors carry
 # (models.dctnet.build_generator). They are quantized in full INT8 and can be left float like a conv.
 GLUE = {"upsample_1": r"/upsample_1", "upsample_2": r"/upsample_2", "skip_x1": r"/skip_x1",
@@ -67,8 +66,9 @@ class Calibration:
 
     def key(self):
         # "sq2": photos cut by models.fitting.square_input (a cache made with another cut is not reused)
+        # "-max": percentile ranges widened to the widest photo's (before 2026-12-03: the photos' mean)
         return f"sq2_n{self.images}_s{self.size}_seed{self.seed}_{self.crop}" + (
-            "" if self.range == "minmax" else f"_{self.range}")
+            "" if self.range == "minmax" else f"_{self.range}-max")
 
 
 # --- photos --------------------------------------------------------------------------------------------
@@ -178,8 +178,10 @@ def calibrated_model(model, calibration=Calibration(), cache=True, portraits_dir
 
 def clip_ranges(calibrated, batches, percentile, samples=20000):
     """Narrow every recorded activation range to the two-sided `percentile` of its values on the
-    calibration photos (a range choice the converter does not offer: its calibrator keeps min/max).
-    Values are read by running the calibrated (float) model with every tensor preserved."""
+    calibration photos (a range choice the converter does not offer: its calibrator keeps min/max): the
+    widest of the photos' percentiles, so no calibration photo is clipped beyond its own tail (the
+    photos' mean saturated an evaluation photo: docs/compression.md). Values are read by running the
+    calibrated (float) model with every tensor preserved."""
     from ai_edge_litert.interpreter import Interpreter
     from tensorflow.lite.tools import flatbuffer_utils
 
@@ -203,8 +205,8 @@ def clip_ranges(calibrated, batches, percentile, samples=20000):
             high[i].append(np.percentile(v, percentile))
     for i in ranged:
         q = tensors[i].quantization
-        q.min = np.array([max(float(q.min[0]), float(np.mean(low[i])))], dtype=np.float32)
-        q.max = np.array([min(float(q.max[0]), float(np.mean(high[i])))], dtype=np.float32)
+        q.min = np.array([max(float(q.min[0]), float(np.min(low[i])))], dtype=np.float32)
+        q.max = np.array([min(float(q.max[0]), float(np.max(high[i])))], dtype=np.float32)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(fb))
 
 

@@ -62,6 +62,7 @@ def variant_plan(finetune_steps):
         ("INT8 mixed, floor 40 dB", [], "tflite_int8_mixed", {"floor": 40.0}),
         ("INT8 full, 32 calibration portraits at 720 px", [], "tflite_int8_full",
          {"calibration_images": 32, "calibration_size": 720}),
+        ("INT8 full, min/max ranges", [], "tflite_int8_full", {"calibration_range": "minmax"}),
     ]
 
 

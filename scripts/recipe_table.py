@@ -38,7 +38,7 @@ def trained_variants():
     return out
 
 
-def export_all(work, calibration_images, calibration_size, only=None):
+def export_all(work, calibration_images, calibration_size, only=None, calibration_range="minmax"):
     """Write NAME.keras (+ sidecar) and NAME-int8.tflite for every variant; returns --variant args."""
     from models.export import ExportConfig, export_tflite
     from models.students import load_student_file
@@ -46,7 +46,7 @@ def export_all(work, calibration_images, calibration_size, only=None):
 
     work.mkdir(parents=True, exist_ok=True)
     int8 = ExportConfig(precision="int8_full", calibration_images=calibration_images,
-                        calibration_size=calibration_size)
+                        calibration_size=calibration_size, calibration_range=calibration_range)
     args = ["original"]
     teacher = load_model("anime")
     for precision, config in (("fp32", ExportConfig(precision="fp32")), ("int8-full", int8)):
@@ -215,16 +215,24 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=5, help="timed runs per latency measurement")
     parser.add_argument("--calibration-images", type=int, default=32)
     parser.add_argument("--calibration-size", type=int, default=512)
+    parser.add_argument("--calibration-range", default="minmax",
+                        help="full INT8 activation ranges: minmax or a percentile (models.export.CALIBRATION_RANGES)")
     parser.add_argument("--export-only", action="store_true", help="write the exports, measure nothing")
+    parser.add_argument("--reuse-records", action="store_true",
+                        help="table, chart and sheet from the records.json this --out already holds (no measuring)")
+    parser.add_argument("--merge-rows", nargs="*", default=[], metavar="ROWS_JSON",
+                        help="rows.json of earlier runs: their variants not measured here join the chart and "
+                             "the contact sheet (later files win; this run wins over all)")
     args = parser.parse_args(argv)
 
     out = Path(args.out)
     only = set(args.only.split(",")) if args.only else None
-    variant_args = export_all(out, args.calibration_images, args.calibration_size, only)
+    variant_args = export_all(out, args.calibration_images, args.calibration_size, only, args.calibration_range)
     if args.export_only:
         return
     records_path = out / "records.json"
-    evaluate(variant_args, records_path, args.limit, args.runs)
+    if not (args.reuse_records and records_path.exists()):
+        evaluate(variant_args, records_path, args.limit, args.runs)
     records = json.loads(records_path.read_text())
     meta = {}
     for name, method, stem in trained_variants():
@@ -238,8 +246,13 @@ def main(argv=None):
     text, rows = table(records, meta)
     (out / "table.md").write_text(text + "\n")
     (out / "rows.json").write_text(json.dumps(rows, indent=1))
-    chart(rows, out / "quality_vs_macs.png")
-    contact_sheet(set(meta), out / "contact_sheet.jpg")
+    earlier = {}
+    for path in args.merge_rows:
+        earlier.update({r["name"]: r for r in json.loads(Path(path).read_text())})
+    measured = {r["name"] for r in rows}
+    shown = rows + [r for name, r in earlier.items() if name not in measured]
+    chart(shown, out / "quality_vs_macs.png")
+    contact_sheet({r["name"] for r in shown}, out / "contact_sheet.jpg")
     print(text)
 
 

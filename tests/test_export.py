@@ -95,6 +95,34 @@ def test_int8_full_can_quantize_the_guided_filter_too(anime_model, tmp_path, pho
     assert LiteRTNetwork(path)(photos[0]).shape == photos[0].shape
 
 
+def test_int8_full_with_percentile_ranges_narrows_ranges_and_stays_near_keras(anime_model, tmp_path, photos):
+    """calibration_range="p99.999": every activation range lies inside the min/max calibration's, some are
+    strictly narrower, and the export still runs within int8_full's stated error of the Keras output."""
+    shared_or_skip("portraits")
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from models.export import ExportConfig, export_tflite
+    from models.int8_selective import Calibration, calibrated_model
+    from models.litert import LiteRTNetwork
+
+    def ranges(content):
+        fb = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
+        return {t.name: (float(t.quantization.min[0]), float(t.quantization.max[0]))
+                for t in fb.subgraphs[0].tensors
+                if t.quantization is not None and t.quantization.min is not None and len(t.quantization.min) == 1}
+
+    wide = ranges(calibrated_model(anime_model, Calibration(images=2, size=64), cache=False))
+    narrow = ranges(calibrated_model(anime_model, Calibration(images=2, size=64, range="p99.999"), cache=False))
+    assert wide.keys() == narrow.keys() and len(wide) > 20
+    assert all(wide[k][0] <= narrow[k][0] <= narrow[k][1] <= wide[k][1] for k in wide)
+    assert sum(narrow[k][1] - narrow[k][0] < 0.99 * (wide[k][1] - wide[k][0]) for k in wide) > len(wide) // 4
+    path = export_tflite(anime_model, tmp_path / "p.tflite",
+                         ExportConfig("int8_full", calibration_images=2, calibration_size=64))  # the default
+    x = photos[1]
+    assert psnr_uint8(_uint8(LiteRTNetwork(path)(x)), _uint8(anime_model(x, training=False).numpy())) \
+        >= MIN_PSNR["int8_full"]
+
+
 def test_calibration_and_evaluation_portraits_are_disjoint():
     shared_or_skip("portraits")
     from models.portraits import portrait_files
@@ -110,6 +138,7 @@ def test_calibration_and_evaluation_portraits_are_disjoint():
     ({"calibration_images": 0}, "calibration_images=0"),
     ({"calibration_size": 100}, "calibration_size=100"),
     ({"per_channel": "yes"}, "per_channel='yes'"),
+    ({"calibration_range": "p50"}, "calibration_range='p50'"),
 ])
 def test_invalid_export_config_names_the_value(kwargs, message):
     from models.export import ExportConfig

@@ -13,7 +13,7 @@ from pathlib import Path
 from models.compression import register
 from models.compression.base import CompressionResult, base_report, path_field
 from models.complexity import model_bytes
-from models.export import CALIBRATION_IMAGES, CALIBRATION_SIZE, ExportConfig, export_tflite
+from models.export import CALIBRATION_IMAGES, CALIBRATION_RANGE, CALIBRATION_SIZE, ExportConfig, export_tflite
 from models.litert import tflite_info
 from models.validation import require
 
@@ -34,7 +34,8 @@ class TFLiteConfig:
         extra = {}
         if isinstance(self, TFLiteInt8FullConfig):
             extra = {"calibration_images": self.calibration_images, "calibration_size": self.calibration_size,
-                     "calibration_seed": self.calibration_seed, "float_guided_filter": self.float_guided_filter}
+                     "calibration_seed": self.calibration_seed, "calibration_range": self.calibration_range,
+                     "float_guided_filter": self.float_guided_filter}
         return ExportConfig(precision=precision, per_channel=self.per_channel, **extra)
 
 
@@ -43,6 +44,7 @@ class TFLiteInt8FullConfig(TFLiteConfig):
     calibration_images: int = CALIBRATION_IMAGES
     calibration_size: int = CALIBRATION_SIZE
     calibration_seed: int = 0
+    calibration_range: str = CALIBRATION_RANGE  # or "minmax" (docs/compression.md: calibration that pays)
     float_guided_filter: bool = True
 
     def __post_init__(self):
@@ -78,7 +80,8 @@ class TFLiteMethod:
         report.notes.append("runs in float: " + "; ".join(export_config.float_parts()))
         if self.precision == "int8_full":
             report.notes.append(f"calibrated on {config.calibration_images} training-side portraits at "
-                                f"{config.calibration_size}x{config.calibration_size} (seed {config.calibration_seed})")
+                                f"{config.calibration_size}x{config.calibration_size} (seed {config.calibration_seed}), "
+                                f"{config.calibration_range} activation ranges")
         report.notes.append(f"ops: {info['ops']}")
         return CompressionResult(report=report, artifact=path)
 
