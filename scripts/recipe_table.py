@@ -220,6 +220,8 @@ def main(argv=None):
     parser.add_argument("--export-only", action="store_true", help="write the exports, measure nothing")
     parser.add_argument("--reuse-records", action="store_true",
                         help="table, chart and sheet from the records.json this --out already holds (no measuring)")
+    parser.add_argument("--sheet", default=None, help="comma-separated variants for the contact sheet "
+                        "(default: every variant of the chart)")
     parser.add_argument("--merge-rows", nargs="*", default=[], metavar="ROWS_JSON",
                         help="rows.json of earlier runs: their variants not measured here join the chart and "
                              "the contact sheet (later files win; this run wins over all)")
@@ -252,7 +254,7 @@ def main(argv=None):
     measured = {r["name"] for r in rows}
     shown = rows + [r for name, r in earlier.items() if name not in measured]
     chart(shown, out / "quality_vs_macs.png")
-    contact_sheet({r["name"] for r in shown}, out / "contact_sheet.jpg")
+    contact_sheet(set(args.sheet.split(",")) if args.sheet else {r["name"] for r in shown}, out / "contact_sheet.jpg")
     print(text)
 
 
