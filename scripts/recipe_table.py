@@ -38,7 +38,7 @@ def trained_variants():
     return out
 
 
-def export_all(work, calibration_images, calibration_size, only=None, calibration_range="minmax"):
+def export_all(work, calibration_images, calibration_size, only=None, calibration_range=None):
     """Write NAME.keras (+ sidecar) and NAME-int8.tflite for every variant; returns --variant args."""
     from models.export import ExportConfig, export_tflite
     from models.students import load_student_file
@@ -46,7 +46,8 @@ def export_all(work, calibration_images, calibration_size, only=None, calibratio
 
     work.mkdir(parents=True, exist_ok=True)
     int8 = ExportConfig(precision="int8_full", calibration_images=calibration_images,
-                        calibration_size=calibration_size, calibration_range=calibration_range)
+                        calibration_size=calibration_size,
+                        calibration_range=calibration_range or ExportConfig.calibration_range)
     args = ["original"]
     teacher = load_model("anime")
     for precision, config in (("fp32", ExportConfig(precision="fp32")), ("int8-full", int8)):
@@ -213,9 +214,13 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="comma-separated trained variant names (default: all)")
     parser.add_argument("--limit", type=int, default=None, help="evaluation photos (default: the whole split)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per latency measurement")
-    parser.add_argument("--calibration-images", type=int, default=32)
-    parser.add_argument("--calibration-size", type=int, default=512)
-    parser.add_argument("--calibration-range", default="minmax",
+    from models.export import CALIBRATION_IMAGES, CALIBRATION_RANGE, CALIBRATION_SIZE
+
+    # the product's full-INT8 defaults (models.export); the 2026-12-02/03 runs before the p99.999 default
+    # used min/max ranges (docs/distillation.md says which run used which)
+    parser.add_argument("--calibration-images", type=int, default=CALIBRATION_IMAGES)
+    parser.add_argument("--calibration-size", type=int, default=CALIBRATION_SIZE)
+    parser.add_argument("--calibration-range", default=CALIBRATION_RANGE,
                         help="full INT8 activation ranges: minmax or a percentile (models.export.CALIBRATION_RANGES)")
     parser.add_argument("--export-only", action="store_true", help="write the exports, measure nothing")
     parser.add_argument("--reuse-records", action="store_true",
