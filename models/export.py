@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from models.validation import require
-from models.portraits import portrait_files
+from models.portraits import calibration_side
 from models.samples import photo_dir
 
 PRECISIONS = ("fp32", "fp16", "int8_dynamic", "int8_full")
@@ -79,18 +79,18 @@ class ExportConfig:
 
 
 def calibration_batches(count, size, seed=0, portraits_dir=None):
-    """A seeded choice of `count` calibration portraits as (1, size, size, 3) float32 BGR batches, made
-    square exactly as evaluation makes its inputs (models.fitting.square_input)."""
+    """The first `count` portraits of the seeded calibration side (`models.portraits.calibration_side`,
+    the photos every INT8 route calibrates on) as (1, size, size, 3) float32 BGR batches, made square
+    exactly as evaluation makes its inputs (models.fitting.square_input)."""
     from models.fitting import square_input
     from models.images import load_image
     from models.processing import to_network
 
-    files = portrait_files("calibration", portraits_dir or PORTRAITS_DIR)
+    files = calibration_side(seed, portraits_dir or PORTRAITS_DIR)
     if count > len(files):
         raise ValueError(f"calibration_images={count} but only {len(files)} calibration portraits exist "
                          f"in {portraits_dir or PORTRAITS_DIR}")
-    picked = np.random.default_rng(seed).choice(len(files), size=count, replace=False)
-    return [to_network(square_input(load_image(files[i]), size))[None] for i in sorted(picked)]
+    return [to_network(square_input(load_image(f), size))[None] for f in files[:count]]
 
 
 # --- conversion ---------------------------------------------------------------------------------------

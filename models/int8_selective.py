@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from models.export import CALIBRATION_IMAGES, CALIBRATION_RANGES as RANGES, CALIBRATION_SIZE, GUIDED_FILTER_SCOPE
+from models.portraits import calibration_side
 from models.validation import require
 
 
@@ -72,14 +73,6 @@ class Calibration:
 
 
 # --- photos --------------------------------------------------------------------------------------------
-
-def calibration_side(seed, portraits_dir=None):
-    """The calibration-side portraits in a seeded order (calibration takes the head, scoring the tail)."""
-    from models.portraits import portrait_files
-
-    files = portrait_files("calibration", portraits_dir)
-    return [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
-
 
 def face_square(rgb, size):
     """uint8 RGB -> a size x size RGB square centred on the largest face (2.5x its width), else the centre."""

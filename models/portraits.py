@@ -52,6 +52,14 @@ def portrait_files(role, portraits_dir=None, holdout=EVAL_HOLDOUT):
     return [root / n for n in (held if role == "evaluation" else train)]
 
 
+def calibration_side(seed, portraits_dir=None):
+    """The calibration-side portraits in a seeded order. Every INT8 route calibrates on the head of this
+    list (min/max through the converter, percentile ranges, the mixed method) and sensitivity scores on
+    its tail, so one config calibrates on the same photos whichever route exports it."""
+    files = portrait_files("calibration", portraits_dir)
+    return [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
+
+
 def resize_short_side(rgb, side):
     """Training / validation scale: short side -> side (area filter when shrinking, bicubic when
     enlarging), both sides then cut down to a multiple of 4 (the network's stride)."""

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.int8_selective import (Calibration, calibrated_model, calibration_side, centre_square, face_square,
+from models.int8_selective import (Calibration, calibrated_model, centre_square, face_square,
                                    float_model, float_nodes_for, groups, layer_nodes, quantize, weights_fingerprint, cache_dir)
+from models.portraits import calibration_side
 from models.validation import require
 
 MODES = ("alone_int8", "alone_float")

@@ -30,6 +30,7 @@ class DistillConfig:
     learning_rate: float = 2e-3
     l1_weight: float = 1.0
     ssim_weight: float = 0.5
+    lpips_weight: float = 0.0  # the perceptual term (models/lpips_loss.py) the trunk students train with
     feature_weight: float = 0.0
     init: str = "teacher"  # teacher: start from the source's strongest channels; random: from noise
     use_shipped: bool = True  # load the shipped student of this spec when it was trained from the source
@@ -61,7 +62,7 @@ class DistillConfig:
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, crop=self.crop,
                            image_side=self.image_side, learning_rate=self.learning_rate,
                            l1_weight=self.l1_weight, ssim_weight=self.ssim_weight,
-                           feature_weight=self.feature_weight, seed=self.seed, holdout=self.holdout,
+                           lpips_weight=self.lpips_weight, feature_weight=self.feature_weight, seed=self.seed, holdout=self.holdout,
                            max_images=self.max_images, views=self.views, crops_per_view=self.crops_per_view,
                            face_crops=self.face_crops, face_share=self.face_share, val_full=self.val_full,
                            work_dir=self.work_dir or str(DEFAULT_LAB / self.spec.name), **extra)
