@@ -86,6 +86,9 @@ SEPARABLE = {"student": "separable", "width": 32, "blocks": 4, "steps": 1600, "l
 RECIPE = {"face_crops": 2, "face_share": 0.25, "val_full": True, "learning_rate": 5e-4}  # docs/distillation.md
 # what a build trains when the shipped trunk-w16-b2 (760 steps + an 1800-step LPIPS stage) does not apply
 TRUNK_STUDENT = {"student": "trunk", "width": 16, "blocks": 2, "steps": 760, **RECIPE}
+# the ~2x student, trained in one stage with the perceptual term (scripts/train_recipe.sh trunk-w24-b2)
+TRUNK24_STUDENT = {"student": "trunk", "width": 24, "blocks": 2, "steps": 2500, **RECIPE, "face_share": 0.5,
+                   "lpips_weight": 1.0}
 
 
 def recovered(name):
@@ -129,6 +132,8 @@ DEFAULT_CATALOGUE = (
        description="SVD (spatial) of the residual trunk to 35% of its MACs, recovered with the face-aware recipe"),
     _e("student-trunk", ("distill", TRUNK_STUDENT),
        description="distilled student keeping the full-resolution layers, slim trunk (face-aware recipe)"),
+    _e("student-trunk-w24", ("distill", TRUNK24_STUDENT),
+       description="distilled student at ~2x fewer MACs: full-resolution layers kept, trunk at 96 channels"),
     _e("student-trunk-int8", ("distill", TRUNK_STUDENT), ("tflite_int8_full", {}), quick={1: QUICK_CALIB},
        description="distilled trunk student, then full INT8"),
     _e("student-slim", ("distill", SLIM), description="distilled slim student (shipped weights when present)"),

@@ -42,11 +42,11 @@ for name in $RUNS; do
                          --lr 3e-4 --face-share 0.5 --lpips 1.0 --init-from "$STUDENTS/trunk-w16-b2" \
                          --out "$STUDENTS/trunk-w16-b2" & ;;
     # third stage: the same loss, a lower rate, more steps (its validation was still rising)
-    trunk-w16-b2-more2) run trunk-w16-b2-more2 "${STEPS_TRUNK16_MORE2:-2400}" --student trunk --width 16 --blocks 2 \
+    trunk-w16-b2-more2) run trunk-w16-b2-more2 "${STEPS_TRUNK16_MORE2:-2800}" --student trunk --width 16 --blocks 2 \
                           --lr 2e-4 --face-share 0.5 --lpips 1.0 --init-from "$STUDENTS/trunk-w16-b2" \
                           --out "$STUDENTS/trunk-w16-b2" & ;;
     # the curve's ~2x point: wider trunk, the LPIPS + face-weighted loss from the first step
-    trunk-w24-b2) run trunk-w24-b2 "${STEPS_TRUNK24:-2200}" --student trunk --width 24 --blocks 2 --lr 5e-4 \
+    trunk-w24-b2) run trunk-w24-b2 "${STEPS_TRUNK24:-2500}" --student trunk --width 24 --blocks 2 --lr 5e-4 \
                     --face-share 0.5 --lpips 1.0 --out "$STUDENTS/trunk-w24-b2" & ;;
     trunk-w8-b2) run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
                    --out "$STUDENTS/trunk-w8-b2" & ;;
