@@ -21,8 +21,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from models.validation import require
 from models.portraits import calibration_side
 from models.samples import photo_dir
@@ -78,19 +76,20 @@ class ExportConfig:
         }[self.precision]
 
 
-def calibration_batches(count, size, seed=0, portraits_dir=None):
+def calibration_batches(count, size, seed=0, portraits_dir=None, cut=None):
     """The first `count` portraits of the seeded calibration side (`models.portraits.calibration_side`,
-    the photos every INT8 route calibrates on) as (1, size, size, 3) float32 BGR batches, made square
-    exactly as evaluation makes its inputs (models.fitting.square_input)."""
+    the photos every INT8 route calibrates on) as (1, size, size, 3) float32 BGR batches, made square by
+    `cut(rgb, size)`: by default exactly as evaluation makes its inputs (models.fitting.square_input)."""
     from models.fitting import square_input
     from models.images import load_image
     from models.processing import to_network
 
+    cut = cut or square_input
     files = calibration_side(seed, portraits_dir or PORTRAITS_DIR)
     if count > len(files):
         raise ValueError(f"calibration_images={count} but only {len(files)} calibration portraits exist "
                          f"in {portraits_dir or PORTRAITS_DIR}")
-    return [to_network(square_input(load_image(f), size))[None] for f in files[:count]]
+    return [to_network(cut(load_image(f), size))[None] for f in files[:count]]
 
 
 # --- conversion ---------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from models.export import CALIBRATION_IMAGES, CALIBRATION_RANGES as RANGES, CALIBRATION_SIZE, GUIDED_FILTER_SCOPE
-from models.portraits import calibration_side
 from models.validation import require
 
 
@@ -103,15 +102,12 @@ def centre_square(rgb, size):
 
 
 def calibration_batches(calibration, portraits_dir=None):
-    """(1, size, size, 3) float32 BGR batches of the first `images` photos of the seeded calibration side."""
-    from models.images import load_image
-    from models.processing import to_network
+    """(1, size, size, 3) float32 BGR batches of the first `images` photos of the seeded calibration side,
+    cut by `calibration.crop`: the converter route's photos (`models.export.calibration_batches`)."""
+    from models.export import calibration_batches as head_batches
 
-    files = calibration_side(calibration.seed, portraits_dir)
-    require(calibration.images <= len(files), "calibration_images", calibration.images,
-            f"must be at most the {len(files)} calibration-side portraits")
     cut = face_square if calibration.crop == "face" else centre_square
-    return [to_network(cut(load_image(f), calibration.size))[None] for f in files[:calibration.images]]
+    return head_batches(calibration.images, calibration.size, calibration.seed, portraits_dir, cut=cut)
 
 
 # --- conversion, cached --------------------------------------------------------------------------------

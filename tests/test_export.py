@@ -152,6 +152,7 @@ def test_every_int8_route_calibrates_on_the_same_photos():
     assert head != calibration_side(3)[:4]  # the seed changes the photos
     assert not set(head) & set(portrait_files("evaluation"))
 
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"precision": "int4"}, "precision='int4'"),
     ({"calibration_images": 0}, "calibration_images=0"),

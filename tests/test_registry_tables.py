@@ -87,6 +87,7 @@ def test_every_shipped_student_is_registered():
         spec = student_metadata(name)["spec"]
         assert (spec["family"], spec["width"], spec["blocks"]) in specs, f"{name} is shipped but not in the catalogue"
 
+
 def test_unknown_entries_and_bad_steps_are_named():
     with pytest.raises(ValueError, match=r"Unknown catalogue entries \['nope'\].*original"):
         select(DEFAULT_CATALOGUE, ["original", "nope"])

@@ -62,7 +62,8 @@ class DistillConfig:
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, crop=self.crop,
                            image_side=self.image_side, learning_rate=self.learning_rate,
                            l1_weight=self.l1_weight, ssim_weight=self.ssim_weight,
-                           lpips_weight=self.lpips_weight, feature_weight=self.feature_weight, seed=self.seed, holdout=self.holdout,
+                           lpips_weight=self.lpips_weight, feature_weight=self.feature_weight, seed=self.seed,
+                           holdout=self.holdout,
                            max_images=self.max_images, views=self.views, crops_per_view=self.crops_per_view,
                            face_crops=self.face_crops, face_share=self.face_share, val_full=self.val_full,
                            work_dir=self.work_dir or str(DEFAULT_LAB / self.spec.name), **extra)
