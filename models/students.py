@@ -11,6 +11,11 @@ downstream tool treat a student like any other variant:
 - "separable": depthwise 3x3 + pointwise 1x1 (`SeparableConv2D`) in the trunk and the decoder; the
   first (Conv, 7x7 on the photo) and last (Conv_9, 7x7 to BGR) stay standard convs, as AnimeGANv2's
   8 MB model does (S2).
+- "bottleneck": the quarter-resolution residual stream (Conv_4 and every block's conv2) keeps the
+  teacher's 128 channels and all its blocks; only each block's inner conv (conv1 -> conv2) narrows to
+  `inner` channels, and the full- and half-resolution layers scale to the base width. It is the student
+  form of the pruning that measured best (`PruneConfig.inner_ratio`: 2.7 dB above trunk pruning at the
+  same MACs, docs/compression.md), so it starts from almost all of the teacher's trunk.
 
 Shipped students live in `models/weights/students/<name>.weights.h5` with `<name>.json` (architecture,
 training config and metadata); `load_student(name)` returns a `KerasVariant`.
@@ -22,9 +27,10 @@ from pathlib import Path
 
 from models.validation import require
 from models.variant import KerasVariant
-from models.dctnet import Architecture, build_generator, layer_names, uniform_channels
+from models.dctnet import Architecture, block_layer_names, build_generator, coupled_groups, layer_names, \
+    uniform_channels
 
-FAMILIES = ("slim", "separable", "trunk")
+FAMILIES = ("slim", "separable", "trunk", "bottleneck")
 TEACHER_WIDTH = 32
 FULL_RES_LAYERS = ("Conv", "Conv_1", "Conv_7", "Conv_8")  # kept at the teacher's width in "trunk"
 STANDARD_LAYERS = ("Conv", "Conv_9")  # kept as full convs in the separable family
@@ -36,6 +42,7 @@ class StudentSpec:
     family: str = "slim"
     width: int = 16
     blocks: int = 2
+    inner: int = 0  # bottleneck only: each residual block's inner width (0 for the other families)
 
     def __post_init__(self):
         require(self.family in FAMILIES, "family", self.family, f"must be one of {FAMILIES}")
@@ -43,16 +50,28 @@ class StudentSpec:
                 "must be an int in [4, 64] (the teacher's base width is 32)")
         require(isinstance(self.blocks, int) and 0 <= self.blocks <= 4, "blocks", self.blocks,
                 "must be an int in [0, 4] (the teacher has 4 residual blocks)")
+        if self.family == "bottleneck":
+            require(isinstance(self.inner, int) and 4 <= self.inner <= 4 * TEACHER_WIDTH, "inner", self.inner,
+                    f"must be an int in [4, {4 * TEACHER_WIDTH}] for a bottleneck student (its blocks' "
+                    "inner width; the teacher's is 128)")
+        else:
+            require(self.inner == 0, "inner", self.inner,
+                    f"is only for the bottleneck family; leave it 0 for {self.family!r}")
 
     @property
     def name(self):
-        return f"{self.family}-w{self.width}-b{self.blocks}"
+        base = f"{self.family}-w{self.width}-b{self.blocks}"
+        return f"{base}-i{self.inner}" if self.family == "bottleneck" else base
 
 
 def student_architecture(spec):
     channels = uniform_channels(spec.width, spec.blocks)
     if spec.family == "trunk":
         channels.update({n: TEACHER_WIDTH for n in FULL_RES_LAYERS})
+    if spec.family == "bottleneck":
+        stream = coupled_groups(spec.blocks)["trunk"]
+        channels.update({n: 4 * TEACHER_WIDTH for n in stream})
+        channels.update({n: spec.inner for n in block_layer_names(spec.blocks) if n.endswith("_conv1")})
     kinds = {}
     if spec.family == "separable":
         kinds = {n: "separable" for n in layer_names(spec.blocks) if n not in STANDARD_LAYERS}
@@ -121,8 +140,6 @@ def student_metadata(name, folder=STUDENTS_DIR):
 
 def _coupled_units(num_blocks):
     """Layer -> the unit whose output channels it shares (convs whose outputs are added together)."""
-    from models.dctnet import coupled_groups
-
     unit = {n: n for n in layer_names(num_blocks)}
     for group, members in coupled_groups(num_blocks).items():
         for m in members:

@@ -39,6 +39,42 @@ def test_student_macs_match_a_hand_count(family, width, blocks):
     assert count_macs(model, 64, 96) == hand_macs(width, blocks, family == "separable", 64, 96)
 
 
+@pytest.mark.parametrize("width, inner", [(16, 32), (24, 16)])
+def test_bottleneck_student_macs_match_a_hand_count(width, inner):
+    """The bottleneck family keeps the teacher's 128-channel stream and 4 blocks; only the blocks' inner
+    convs narrow: its MACs are the slim student's at `width` with the blocks' terms recounted by hand."""
+    from models.complexity import count_macs
+    from models.students import StudentSpec, build_student
+
+    h, w = 64, 96
+    model, arch = build_student(StudentSpec("bottleneck", width, 4, inner))
+    q = (h // 4) * (w // 4)
+    slim = hand_macs(width, 0, False, h, w)  # every layer at `width`, no blocks...
+    stream = 2 * q * 9 * (2 * width) * (128 - 4 * width)  # Conv_4 (2w -> 128), Conv_5 (128 -> 2w), not 4w
+    blocks = 4 * 2 * q * 9 * 128 * inner  # conv1: 128 -> inner, conv2: inner -> 128
+    assert count_macs(model, h, w) == slim + stream + blocks
+    assert arch.channels["block_3_conv1"] == inner and arch.channels["block_3_conv2"] == 128
+
+
+def test_bottleneck_students_at_3x_fewer_macs_than_the_teacher():
+    from models.students import StudentSpec, build_student
+    from models.complexity import count_macs
+
+    teacher = hand_macs(32, 4, False, 512, 512)
+    for width, inner, ratio in [(16, 32, 3.48), (24, 16, 3.015)]:
+        model, _ = build_student(StudentSpec("bottleneck", width, 4, inner))
+        assert teacher / count_macs(model, 512, 512) == pytest.approx(ratio, abs=1e-3)
+
+
+def test_teacher_init_of_a_full_width_bottleneck_student_is_the_teacher(anime_model):
+    from models.students import StudentSpec, build_student, init_from_teacher
+
+    student, arch = build_student(StudentSpec("bottleneck", 32, 4, 128), seed=0)
+    init_from_teacher(student, arch, anime_model)
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(student(x)), np.asarray(anime_model(x)), atol=1e-5)
+
+
 def test_default_slim_student_has_at_least_4x_fewer_macs_than_the_teacher():
     from models.complexity import count_macs
     from models.students import StudentSpec, build_student
@@ -64,7 +100,9 @@ def test_separable_student_keeps_first_and_last_convs_standard_and_the_contract(
 
 
 @pytest.mark.parametrize("kwargs, needle", [({"family": "wide"}, "family='wide'"), ({"width": 2}, "width=2"),
-                                            ({"blocks": 5}, "blocks=5"), ({"width": 16.0}, "width=16.0")])
+                                            ({"blocks": 5}, "blocks=5"), ({"width": 16.0}, "width=16.0"),
+                                            ({"family": "bottleneck"}, "bottleneck student.*inner=0"),
+                                            ({"family": "trunk", "inner": 32}, "only for the bottleneck.*inner=32")])
 def test_student_spec_rejects_bad_values_naming_them(kwargs, needle):
     from models.students import StudentSpec
 

@@ -77,15 +77,17 @@ def test_every_shipped_recovered_model_is_registered_with_its_shipped_config():
 
 def test_every_shipped_student_is_registered():
     """Each models/weights/students/NAME has a catalogue entry distilling exactly its family / width /
-    blocks (the build then loads the shipped weights), so a newly trained student reaches the dashboard."""
+    blocks / inner width (the build then loads the shipped weights), so a newly trained student reaches the dashboard."""
     from models.students import STUDENTS_DIR, shipped_students, student_metadata
 
     names = shipped_students(STUDENTS_DIR)
     assert len(names) >= 3
-    specs = {(c["student"], c["width"], c["blocks"]) for e in select() for m, c in e.chain() if m == "distill"}
+    specs = {(c["student"], c["width"], c["blocks"], c.get("inner", 0))
+             for e in select() for m, c in e.chain() if m == "distill"}
     for name in names:
         spec = student_metadata(name)["spec"]
-        assert (spec["family"], spec["width"], spec["blocks"]) in specs, f"{name} is shipped but not in the catalogue"
+        key = (spec["family"], spec["width"], spec["blocks"], spec.get("inner", 0))
+        assert key in specs, f"{name} is shipped but not in the catalogue"
 
 
 def test_unknown_entries_and_bad_steps_are_named():

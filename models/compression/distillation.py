@@ -21,9 +21,10 @@ from models.variant import KerasVariant
 
 @dataclass(frozen=True)
 class DistillConfig:
-    student: str = "slim"  # family: slim | separable | trunk
+    student: str = "slim"  # family: slim | separable | trunk | bottleneck
     width: int = 16
     blocks: int = 2
+    inner: int = 0  # bottleneck students: the residual blocks' inner width
     steps: int = 2000
     batch_size: int = 8
     crop: int = 160
@@ -55,7 +56,7 @@ class DistillConfig:
 
     @property
     def spec(self):
-        return StudentSpec(self.student, self.width, self.blocks)
+        return StudentSpec(self.student, self.width, self.blocks, self.inner)
 
     def train_config(self):
         extra = {"data_dir": self.data_dir} if self.data_dir is not None else {}
@@ -92,8 +93,7 @@ class Distillation:
                 notes.append(f"loaded the shipped student {spec.name} ({meta.get('steps_done')} steps, "
                              f"{meta.get('train_time_s')} s of training; command: {meta.get('command')})")
                 report = base_report(self.name, config, source, student.model)
-                report.changed.append(f"replaced by a {spec.family} student (width {spec.width}, "
-                                      f"{spec.blocks} residual blocks)")
+                report.changed.append(_replaced(spec))
                 report.notes.extend(notes)
                 return CompressionResult(report=report, variant=student)
             notes.append(f"shipped student {spec.name} was trained from another teacher "
@@ -110,10 +110,14 @@ class Distillation:
                      f"validation PSNR vs source {history['val'][-1]['val_psnr']:.2f} dB")
         variant = KerasVariant(model=model, architecture=arch, name=f"{source.name}/distill-{spec.name}")
         report = base_report(self.name, config, source, model)
-        report.changed.append(f"replaced by a {spec.family} student (width {spec.width}, "
-                              f"{spec.blocks} residual blocks)")
+        report.changed.append(_replaced(spec))
         report.notes.extend(notes)
         return CompressionResult(report=report, variant=variant)
+
+
+def _replaced(spec):
+    inner = f", blocks' inner width {spec.inner}" if spec.inner else ""
+    return f"replaced by a {spec.family} student (width {spec.width}, {spec.blocks} residual blocks{inner})"
 
 
 register(Distillation())
