@@ -259,6 +259,9 @@ def main(argv=None):
     measured = {r["name"] for r in rows}
     shown = rows + [r for name, r in earlier.items() if name not in measured]
     chart(shown, out / "quality_vs_macs.png")
+    # the chart's data, committed beside it in docs/images (recipe_quality_vs_macs.json): the next run
+    # merges it with --merge-rows, so a point measured in an earlier session stays on the chart
+    (out / "chart_rows.json").write_text(json.dumps(shown, indent=1))
     contact_sheet(set(args.sheet.split(",")) if args.sheet else {r["name"] for r in shown}, out / "contact_sheet.jpg")
     print(text)
 
