@@ -89,6 +89,11 @@ TRUNK_STUDENT = {"student": "trunk", "width": 16, "blocks": 2, "steps": 760, **R
 # the ~2x student, trained in one stage with the perceptual term (scripts/train_recipe.sh trunk-w24-b2)
 TRUNK24_STUDENT = {"student": "trunk", "width": 24, "blocks": 2, "steps": 2500, **RECIPE, "face_share": 0.5,
                    "lpips_weight": 1.0}
+# the ~3x students: the teacher's 128-channel residual stream and 4 blocks kept, the blocks' inner convs and
+# the full/half-resolution layers narrowed (scripts/train_recipe.sh bottleneck-w24-i16 / bottleneck-w16-i32)
+BOTTLENECK_STUDENT = {"student": "bottleneck", "width": 24, "blocks": 4, "inner": 16, "steps": 7800, **RECIPE,
+                      "face_share": 0.5, "lpips_weight": 1.0}
+BOTTLENECK16_STUDENT = {**BOTTLENECK_STUDENT, "width": 16, "inner": 32, "steps": 8400}
 
 
 def recovered(name):
@@ -134,6 +139,14 @@ DEFAULT_CATALOGUE = (
        description="distilled student keeping the full-resolution layers, slim trunk (face-aware recipe)"),
     _e("student-trunk-w24", ("distill", TRUNK24_STUDENT),
        description="distilled student at ~2x fewer MACs: full-resolution layers kept, trunk at 96 channels"),
+    _e("student-bottleneck", ("distill", BOTTLENECK_STUDENT),
+       description="distilled student at 3x fewer MACs: the teacher's 128-channel residual stream and 4 blocks, "
+                   "16-channel block bottlenecks, full-resolution layers at 24 channels"),
+    _e("student-bottleneck-w16", ("distill", BOTTLENECK16_STUDENT),
+       description="distilled student at 3.5x fewer MACs: the teacher's residual stream, 32-channel block "
+                   "bottlenecks, full-resolution layers at 16 channels"),
+    _e("student-bottleneck-int8", ("distill", BOTTLENECK_STUDENT), ("tflite_int8_full", {}),
+       quick={1: QUICK_CALIB}, description="distilled bottleneck student (3x), then full INT8"),
     _e("student-trunk-int8", ("distill", TRUNK_STUDENT), ("tflite_int8_full", {}), quick={1: QUICK_CALIB},
        description="distilled trunk student, then full INT8"),
     _e("student-slim", ("distill", SLIM), description="distilled slim student (shipped weights when present)"),

@@ -49,11 +49,12 @@ for name in $RUNS; do
     trunk-w24-b2) run trunk-w24-b2 "${STEPS_TRUNK24:-2500}" --student trunk --width 24 --blocks 2 --lr 5e-4 \
                     --face-share 0.5 --lpips 1.0 --out "$STUDENTS/trunk-w24-b2" & ;;
     # ~3x students that keep the teacher's 128-channel residual stream and all 4 blocks (the student form
-    # of inner pruning): one narrows the blocks' inner convs more, the other the full-resolution layers
-    bottleneck-w16-i32) run bottleneck-w16-i32 "${STEPS_BOTTLE16:-4800}" --student bottleneck --width 16 --blocks 4 \
+    # of inner pruning): one narrows the blocks' inner convs more, the other the full-resolution layers.
+    # Shipped: 4800 / 4200 steps, then resumed to these lengths (the cosine re-stretched over them).
+    bottleneck-w16-i32) run bottleneck-w16-i32 "${STEPS_BOTTLE16:-8400}" --student bottleneck --width 16 --blocks 4 \
                           --inner 32 --lr 5e-4 --face-share 0.5 --lpips 1.0 \
                           --out "$STUDENTS/bottleneck-w16-b4-i32" & ;;
-    bottleneck-w24-i16) run bottleneck-w24-i16 "${STEPS_BOTTLE24:-4200}" --student bottleneck --width 24 --blocks 4 \
+    bottleneck-w24-i16) run bottleneck-w24-i16 "${STEPS_BOTTLE24:-7800}" --student bottleneck --width 24 --blocks 4 \
                           --inner 16 --lr 5e-4 --face-share 0.5 --lpips 1.0 \
                           --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
     trunk-w8-b2) run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
