@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard_pages import common
 from decisions.axes import AXES, AXIS, METRICS
 from decisions.comparisons import compare
-from decisions.pareto import pareto_fronts
+from decisions.pareto import best_at_their_cost, pareto_fronts
 from decisions.ratings import rate
 
 st.title("Overview: what each variant gains and loses")
@@ -138,14 +138,30 @@ if family_rows:
     metric_options = [m for m in ("PSNR dB", "face SSIM", "LPIPS") if fam[m].notna().any()]
     fam_metric = st.radio("Quality", metric_options, horizontal=True, key="overview_family_metric",
                           help="face SSIM: the weakest of the eyes / nose / mouth regions (when faces were found)")
-    fam_fig = px.line(fam, x="fewer MACs (x)", y=fam_metric, color="family", markers=True, text="variant",
+    # one line per family through its points that nothing of the family beats at their cost; the
+    # others (more MACs and less quality than one on the line) drawn as open circles
+    sign = -1 if fam_metric == "LPIPS" else 1
+    fam = fam[fam[fam_metric].notna()].copy()
+    fam["on the line"] = False
+    for _, part in fam.groupby("family"):
+        best = best_at_their_cost(list(zip(part["fewer MACs (x)"], sign * part[fam_metric])))
+        fam.loc[part.index[best], "on the line"] = True
+    palette = px.colors.qualitative.Plotly
+    colours = {f: palette[i % len(palette)] for i, f in enumerate(sorted(fam["family"].unique()))}
+    fam_fig = px.line(fam[fam["on the line"]], x="fewer MACs (x)", y=fam_metric, color="family", markers=True,
+                      text="variant", color_discrete_map=colours,
                       labels={fam_metric: f"{fam_metric} vs original at {size} px"})
+    for family, part in fam[~fam["on the line"]].groupby("family"):
+        fam_fig.add_trace(go.Scatter(x=part["fewer MACs (x)"], y=part[fam_metric], text=part["variant"],
+                                     mode="markers+text", name=f"{family} (beaten at its cost)",
+                                     marker=dict(symbol="circle-open", size=9, color=colours[family])))
     fam_fig.update_traces(textposition="top center", cliponaxis=False)
     if fam_metric == "LPIPS":
         fam_fig.update_yaxes(autorange="reversed")
     fam_fig.update_layout(height=420, margin=dict(t=30))
     st.plotly_chart(fam_fig, width="stretch", key="overview_family_chart")
-    st.caption("Each point is a registered variant; the trained ones (distilled students, recovered pruned "
+    st.caption("Each point is a registered variant; an open circle is beaten by a point of its family on the "
+               "line (fewer MACs and better quality). The trained ones (distilled students, recovered pruned "
                "models) are the shipped weights of docs/distillation.md and docs/compression.md.")
 else:
     st.info("No pruned, factorised or distilled variant is measured on this hardware at this size yet.")

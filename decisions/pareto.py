@@ -72,3 +72,10 @@ def pareto_fronts(records, objectives, by=("hardware_id", "size", "mode"), mix_e
         g.front.sort(key=lambda c: -_oriented(c, objectives[0]))
         out.append(g)
     return out
+
+
+def best_at_their_cost(points):
+    """Indices of the (saving, quality) pairs, both higher-is-better, that no other pair matches or beats
+    on both: the line a quality-vs-MACs chart draws (a point off it is beaten at no extra cost)."""
+    return [i for i, (s, q) in enumerate(points)
+            if not any(s2 >= s and q2 >= q and (s2, q2) != (s, q) for s2, q2 in points)]

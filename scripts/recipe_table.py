@@ -143,17 +143,25 @@ def table(records, meta):
 
 
 def chart(rows, path):
-    """Quality (PSNR and eyes SSIM at 512) against fewer-MACs ratio, one line per family."""
+    """Quality (PSNR and eyes SSIM at 512) against fewer-MACs ratio, one line per family (its best at each cost)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from decisions.pareto import best_at_their_cost
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for family in sorted({r["family"] for r in rows}):
         part = sorted((r for r in rows if r["family"] == family), key=lambda r: r["mac_ratio"])
         for ax, key in zip(axes, ("psnr", "eyes")):
-            ax.plot([r["mac_ratio"] for r in part], [r[key] for r in part], "o-", label=family)
+            # the line joins the points nothing of the family beats at their cost; open circles: beaten
+            best = set(best_at_their_cost([(r["mac_ratio"], r[key]) for r in part]))
+            line = ax.plot([r["mac_ratio"] for i, r in enumerate(part) if i in best],
+                           [r[key] for i, r in enumerate(part) if i in best], "o-", label=family)[0]
+            beaten = [r for i, r in enumerate(part) if i not in best]
+            ax.plot([r["mac_ratio"] for r in beaten], [r[key] for r in beaten], "o", mfc="none",
+                    color=line.get_color())
             for r in part:
                 ax.annotate(r["name"], (r["mac_ratio"], r[key]), fontsize=7, xytext=(3, 3),
                             textcoords="offset points")

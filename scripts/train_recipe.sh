@@ -57,6 +57,17 @@ for name in $RUNS; do
     bottleneck-w24-i16) run bottleneck-w24-i16 "${STEPS_BOTTLE24:-7800}" --student bottleneck --width 24 --blocks 4 \
                           --inner 16 --lr 5e-4 --face-share 0.5 --lpips 1.0 \
                           --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
+    # fourth stage of the 3x student, two arms from the shipped weights (warm restart at a lower rate):
+    # -more as before, -feat adds feature distillation on the trunk's and half-resolution outputs
+    # (Conv_5, Conv_7; teacher activations ~0.2 mean |a|); -feat writes to lab_data, copied over if it wins
+    bottleneck-w24-i16-more) run bottleneck-w24-i16-more "${STEPS_BOTTLE24_MORE:-3000}" --student bottleneck \
+                               --width 24 --blocks 4 --inner 16 --lr 2e-4 --face-share 0.5 --lpips 1.0 \
+                               --init-from "$STUDENTS/bottleneck-w24-b4-i16" --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
+    bottleneck-w24-i16-feat) run bottleneck-w24-i16-feat "${STEPS_BOTTLE24_FEAT:-2000}" --student bottleneck \
+                               --width 24 --blocks 4 --inner 16 --lr 2e-4 --face-share 0.5 --lpips 1.0 \
+                               --feature-weight 0.5 --feature-layers Conv_5,Conv_7 \
+                               --init-from "$STUDENTS/bottleneck-w24-b4-i16" \
+                               --out "$LOG/bottleneck-w24-i16-feat/student" & ;;
     trunk-w8-b2) run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
                    --out "$STUDENTS/trunk-w8-b2" & ;;
     prune-t375) run prune-t375 "${STEPS_PRUNE375:-2000}" --from-method prune \
