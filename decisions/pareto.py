@@ -15,12 +15,17 @@ def _oriented(comp, metric):
     return None if value is None else (value if metric_direction(metric) == "max" else -value)
 
 
+def _beats(va, vb):
+    """Higher-is-better vectors: va is no worse on every coordinate and strictly better on one."""
+    return all(x >= y for x, y in zip(va, vb)) and any(x > y for x, y in zip(va, vb))
+
+
 def dominates(a, b, objectives):
     """a is no worse than b on every objective and strictly better on one (both must be measured)."""
     va, vb = [_oriented(a, m) for m in objectives], [_oriented(b, m) for m in objectives]
     if None in va or None in vb:
         return False
-    return all(x >= y for x, y in zip(va, vb)) and any(x > y for x, y in zip(va, vb))
+    return _beats(va, vb)
 
 
 @dataclass
@@ -77,5 +82,4 @@ def pareto_fronts(records, objectives, by=("hardware_id", "size", "mode"), mix_e
 def best_at_their_cost(points):
     """Indices of the (saving, quality) pairs, both higher-is-better, that no other pair matches or beats
     on both: the line a quality-vs-MACs chart draws (a point off it is beaten at no extra cost)."""
-    return [i for i, (s, q) in enumerate(points)
-            if not any(s2 >= s and q2 >= q and (s2, q2) != (s, q) for s2, q2 in points)]
+    return [i for i, p in enumerate(points) if not any(_beats(other, p) for other in points)]

@@ -195,32 +195,13 @@ def test_blind_rating_stores_vote_and_scores_it(dashboard_registry):
 
 # -- the quality-vs-MACs chart over trained variants ---------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def trained_registry(tmp_path_factory):
-    """original + three shipped distilled students + a recovered pruned model (shipped weights, no training);
-    student-bottleneck-w16 beats student-trunk (more savings, higher PSNR), so both kinds of point are drawn."""
-    from registry.pipeline import BuildOptions, build
-    from registry.store import Store
-
-    data = tmp_path_factory.mktemp("trained-registry")
-    outcomes = build(BuildOptions(styles=("anime",), quick=True, sizes=(128,), latency_runs=2,
-                                  only=("original", "student-trunk", "student-bottleneck", "student-bottleneck-w16", "prune-i625")),
-                     store=Store(data=data), log=lambda text: None)
-    failed = [f"{o.entry}: {o.message}" for o in outcomes if o.status not in ("registered", "skipped")]
-    assert not failed, failed
-    return data
-
-
-def test_overview_family_chart_draws_each_family_through_its_best_points(trained_registry, monkeypatch):
+def test_overview_family_chart_draws_each_family_through_its_best_points(trained_registry):
     import json
 
     import registry
     from decisions.comparisons import compare
     from decisions.pareto import best_at_their_cost
-    from registry.store import Store
 
-    monkeypatch.setenv("DCTNET_LAB_DATA", str(trained_registry))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     at = _app().run()
     _no_exception(at)
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
@@ -230,7 +211,7 @@ def test_overview_family_chart_draws_each_family_through_its_best_points(trained
         for name in trace.get("text") or ():
             drawn[name] = trace["name"]
     # independent of the page: the records' PSNR and MACs, the line by hand from best_at_their_cost
-    records = registry.records("anime", store=Store(data=trained_registry))
+    records = registry.records("anime", store=trained_registry["store"])
     comps = [c for c in compare(records) if c.size == 128 and c.mode == "full"]
     base = next(c.metrics["macs"] for c in comps if c.is_baseline)
     students = [c for c in comps if c.method.startswith("distill")]
