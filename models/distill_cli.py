@@ -77,6 +77,8 @@ def register(subparsers):
     p.add_argument("--work-dir", default=None, help=f"checkpoints + history (default {DEFAULT_LAB}/<name>)")
     p.add_argument("--cache-dir", default=d.cache_dir)
     p.add_argument("--stop-at", type=int, default=None, help="end after this step (resumable)")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="end after this many minutes of training (resumable; for a leased GPU's time)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_distill)
 
@@ -106,8 +108,33 @@ def environment():
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": None, "python": platform.python_version(),
+    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": _gpu_name(), "python": platform.python_version(),
             "keras": keras.__version__, "backend": keras.backend.backend(), "platform": platform.platform()}
+
+
+def _gpu_name():
+    """The accelerator the Keras backend trains on (None on CPU), so a shipped model names its hardware."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            gpus = [d for d in jax.devices() if d.platform == "gpu"]
+            return gpus[0].device_kind if gpus else None
+        if backend == "torch":
+            import torch
+
+            return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            return tf.config.experimental.get_device_details(gpus[0]).get("device_name") if gpus else None
+    except Exception:  # a broken driver must not lose a finished run's weights
+        return None
+    return None
 
 
 def thin(records, points=CURVE_POINTS):
@@ -136,7 +163,10 @@ def cmd_distill(args):
             init_from_teacher(student, arch, teacher)
     continued = _load_same_architecture(student, arch, args.init_from) if args.init_from else None
     config = config_from_args(args, name)
-    history = train(student, teacher, config, progress=not args.no_progress, stop_at=args.stop_at)
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        raise SystemExit(f"--max-minutes must be > 0 (received {args.max_minutes}); leave it out to run all steps")
+    history = train(student, teacher, config, progress=not args.no_progress, stop_at=args.stop_at,
+                    time_limit_s=None if args.max_minutes is None else 60 * args.max_minutes)
     best = Path(config.work_dir) / "best.weights.h5"
     if best.exists():  # ship the weights of the best validation, not merely the last step's
         student.load_weights(best)

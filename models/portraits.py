@@ -27,19 +27,26 @@ def list_images(data_dir):
                   if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
+def collection_name(name):
+    """The name a photo has in the collection: a re-encoded copy is that name + ".webp" (the GPU kit,
+    scripts/gpu_kit.py), and keying the split on it makes a kit split exactly as the collection."""
+    stem = name[: -len(".webp")] if name.lower().endswith(".webp") else name
+    return stem if stem != name and Path(stem).suffix.lower() in IMAGE_SUFFIXES else name
+
+
 def split_images(data_dir, holdout=EVAL_HOLDOUT, seed=SPLIT_SEED, max_images=None):
-    """(train, held_out) relative paths: a fixed pseudo-random order keyed by (seed, name)."""
+    """(train, held_out) relative paths: a fixed pseudo-random order keyed by (seed, collection name)."""
     names = list_images(data_dir)
     require(len(names) >= 2, "data_dir", str(data_dir),
             f"must hold at least 2 photos ({', '.join(IMAGE_SUFFIXES)}) to train on one and hold out "
             f"another; found {len(names)}")
     if len(names) <= 2 * holdout:  # a small folder (the 6 bundled samples): hold out a quarter instead
         holdout = max(1, len(names) // 4)
-    order = sorted(names, key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())
-    held, train = sorted(order[:holdout]), order[holdout:]
+    order = sorted(names, key=lambda n: hashlib.sha256(f"{seed}:{collection_name(n)}".encode()).hexdigest())
+    held, train = sorted(order[:holdout], key=collection_name), order[holdout:]
     if max_images is not None:
         train = train[:max_images]
-    return sorted(train), held
+    return sorted(train, key=collection_name), held
 
 
 def portrait_files(role, portraits_dir=None, holdout=EVAL_HOLDOUT):

@@ -190,16 +190,18 @@ class FullImageValidation:
     found once per run."""
 
     def __init__(self, names, teacher, config):
-        from models.faces import detect_faces
+        from models.face_index import faces_of, load_index, view_key
         from models.images import load_image
         from models.processing import from_network, to_network
 
+        index = load_index(config.data_dir)
         self.items = []
         for name in names:
             rgb = resize_short_side(load_image(Path(config.data_dir) / name), config.image_side)
             x = to_network(rgb)[None]
             reference = from_network(to_numpy(teacher(x, training=False))[0])
-            regions = [face.regions() for face in detect_faces(rgb)]
+            key = view_key(name, 0, config.image_side, config.jitter, config.seed)
+            regions = [face.regions() for face in faces_of(index, key, rgb)]
             self.items.append((x, reference, regions))
 
     def __call__(self, student):
@@ -234,11 +236,13 @@ def _save_best(student, work, history, record):
     history["best"] = dict(record)
 
 
-def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
+def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None, time_limit_s=None):
     """Train `student` toward `teacher` (in place); returns the history dict (also written to work_dir).
 
     stop_at: end this call after that step (checkpointed), as an interruption would; call again with
     the same config to go on. None runs to config.steps.
+    time_limit_s: end this call, the same way, after the first step that ends past this many seconds
+    of training in this call (a leased GPU's minutes; the last step is validated and checkpointed).
 
     History: {"config", "train": [{"step", "loss", "l1", "ssim", ["feat_*"], "lr"}, ...],
     "val": [{"step", "val_psnr", [full-image validation: "val_psnr_worst", "val_<region>_ssim"]}, ...],
@@ -284,10 +288,14 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
 
     require(stop_at is None or (isinstance(stop_at, int) and stop_at >= 1), "stop_at", stop_at,
             "must be None or an int >= 1")
+    require(time_limit_s is None or (isinstance(time_limit_s, (int, float)) and time_limit_s > 0),
+            "time_limit_s", time_limit_s, "must be None or a number of seconds > 0")
     last = config.steps if stop_at is None else min(stop_at, config.steps)
     bar = progress_bar(config.steps, "train", progress, initial=start_step)
     clock, spent = time.perf_counter(), history["train_time_s"]
     for step in range(start_step + 1, last + 1):
+        if time_limit_s is not None and time.perf_counter() - clock >= time_limit_s:
+            last = step  # this step is the call's last: validated and checkpointed below
         x, y = sample_batch(pairs, config, step)
         targets = {"image": y}
         if teacher_feats is not None:
@@ -314,6 +322,8 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None):
             history["train_time_s"] = spent + time.perf_counter() - clock
             history["steps_done"] = step
             _save_checkpoint(train_model, work / CHECKPOINT, history)
+        if step == last:
+            break
     bar.close()
     history["train_time_s"] = spent + time.perf_counter() - clock
     history["steps_done"] = max(history["steps_done"], start_step)

@@ -33,6 +33,11 @@ def make_view(rgb, view, jitter, seed):
     return np.ascontiguousarray(np.clip(np.rint(x), 0, 255).astype(np.uint8))
 
 
+def training_view(rgb, name, view, config):
+    """View `view` of photo `name` (already at the training scale) as every run of `config` makes it."""
+    return make_view(rgb, view, config.jitter, _name_seed(config.seed, name))
+
+
 def model_fingerprint(model):
     h = hashlib.sha256()
     for w in model.get_weights():
@@ -62,16 +67,18 @@ def crop_boxes(h, w, crop, count, seed):
             for _ in range(count)]
 
 
-def face_boxes(rgb, crop, count, seed):
-    """`count` (top, left) corners of crop x crop boxes around the largest face of `rgb` (none: []).
+def face_boxes(rgb, crop, count, seed, faces=None):
+    """`count` (top, left) corners of crop x crop boxes around the largest face of `rgb` (none: []);
+    `faces`: the faces of `rgb` when already known (`models.face_index`), else they are detected.
 
     Each box is centred on the face's eyes-nose-mouth centre, shifted by up to crop / 8 (seeded) so
     the student sees the face at several positions, then clamped inside the photo; corners are
     multiples of 4 (the network's stride).
     """
-    from models.faces import detect_faces
+    if faces is None:
+        from models.faces import detect_faces
 
-    faces = detect_faces(rgb)
+        faces = detect_faces(rgb)
     if not faces or count == 0:
         return []
     face = max(faces, key=lambda f: f.width)
@@ -97,8 +104,10 @@ def cache_pairs(names, teacher, config, views, crops=None, crop=None, progress=F
     crops: random crops per view (default config.crops_per_view; 0 = one centre crop).
     faces: face-centred crops per view as well (`face_boxes`; a view without a face has none).
     """
+    from models.face_index import faces_of, load_index, view_key
     from models.images import load_image
 
+    index = load_index(config.data_dir) if faces else {}
     crops = config.crops_per_view if crops is None else crops
     crop = crop or config.crop
     folder = Path(config.cache_dir) / f"teacher-{model_fingerprint(teacher)}" / f"side{config.image_side}"
@@ -113,7 +122,7 @@ def cache_pairs(names, teacher, config, views, crops=None, crop=None, progress=F
 
         def view_image():
             rgb = resize_short_side(load_image(Path(config.data_dir) / name), config.image_side)
-            return make_view(rgb, view, config.jitter, _name_seed(config.seed, name))
+            return training_view(rgb, name, view, config)
 
         if not (photo_path.exists() and target_path.exists()):
             view_rgb = view_image()
@@ -128,7 +137,10 @@ def cache_pairs(names, teacher, config, views, crops=None, crop=None, progress=F
             if not (face_photo.exists() and face_target.exists()) and not none_marker.exists():
                 view_rgb = view_image() if view_rgb is None else view_rgb
                 c = min(crop, *(d - d % 4 for d in view_rgb.shape[:2]))
-                boxes = face_boxes(view_rgb, c, faces, [config.seed, _name_seed(config.seed, name), view, 1])
+                found = faces_of(index, view_key(name, view, config.image_side, config.jitter, config.seed),
+                                 view_rgb)
+                boxes = face_boxes(view_rgb, c, faces, [config.seed, _name_seed(config.seed, name), view, 1],
+                                   faces=found)
                 if boxes:
                     _cache_crops(teacher, view_rgb, boxes, c, face_photo, face_target)
                 else:

@@ -117,9 +117,28 @@ def test_saved_student_loads_with_identical_outputs(tmp_path):
     save_student(model, arch, tmp_path / "s", {"note": "x"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.weights.h5"]
     variant = load_student_file(tmp_path / "s")
+    # stored as float16: the loaded weights are exactly NumPy's float16 rounding of the trained ones
+    for loaded, trained in zip(variant.model.get_weights(), model.get_weights()):
+        assert loaded.dtype == np.float32
+        np.testing.assert_array_equal(loaded, trained.astype(np.float16).astype(np.float32))
     x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype("float32")
-    np.testing.assert_array_equal(np.asarray(variant.model(x)), np.asarray(model(x)))
+    np.testing.assert_allclose(np.asarray(variant.model(x)), np.asarray(model(x)), atol=2e-3)
     assert variant.architecture == arch and json.loads((tmp_path / "s.json").read_text())["note"] == "x"
+
+
+def test_float16_storage_halves_the_file_and_keeps_the_output_within_a_grey_level(tmp_path):
+    from models.processing import from_network
+    from models.students import StudentSpec, build_student, load_student_file, save_student
+
+    model, arch = build_student(StudentSpec("bottleneck", 16, 4, 32), seed=5)
+    model.save_weights(tmp_path / "f32.weights.h5")  # Keras' own float32 file, for the size
+    save_student(model, arch, tmp_path / "s")
+    f16, f32 = (tmp_path / "s.weights.h5").stat().st_size, (tmp_path / "f32.weights.h5").stat().st_size
+    assert f16 < 0.6 * f32
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 64, 64, 3)).astype("float32")
+    a = from_network(np.asarray(load_student_file(tmp_path / "s").model(x))[0]).astype(int)
+    b = from_network(np.asarray(model(x))[0]).astype(int)
+    assert np.abs(a - b).max() <= 1
 
 
 def test_teacher_init_of_a_full_width_student_is_the_teacher(anime_model):

@@ -212,3 +212,34 @@ assert h["backend"] == "torch" and losses[-1] < losses[0], losses
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=280)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "LOSSES" in proc.stdout
+
+
+def test_time_limit_ends_a_call_checkpointed_and_the_run_resumes_to_the_same_losses(tmp_path, anime_model):
+    from models.training import train
+
+    config = tiny_config(tmp_path, work_dir=str(tmp_path / "straight"))
+    straight = train(tiny_student(), anime_model, config, progress=False)
+    leased = dataclasses.replace(config, work_dir=str(tmp_path / "leased"))
+    first = train(tiny_student(), anime_model, leased, progress=False, time_limit_s=1e-9)
+    assert first["steps_done"] == 1 and [v["step"] for v in first["val"]] == [0, 1]  # last step validated
+    assert json.loads((tmp_path / "leased" / "checkpoint" / "history.json").read_text())["steps_done"] == 1
+    resumed = train(tiny_student(seed=99), anime_model, leased, progress=False)
+    np.testing.assert_allclose([r["loss"] for r in resumed["train"]],
+                               [r["loss"] for r in straight["train"]], rtol=1e-5)
+    with pytest.raises(ValueError, match="time_limit_s"):
+        train(tiny_student(), anime_model, leased, progress=False, time_limit_s=0)
+
+
+def test_a_kit_copy_splits_exactly_as_the_collection(tmp_path):
+    """scripts/gpu_kit.py stores each photo as <collection name>.webp: the same photos must be held out."""
+    from models.portraits import collection_name, split_images
+
+    names = [f"src{i % 4}/photo{i}.{('jpg', 'png', 'jpeg')[i % 3]}" for i in range(40)] + ["own.webp"]
+    for folder, suffix in (("collection", ""), ("kit", ".webp")):
+        for n in names:
+            (tmp_path / folder / (n + suffix)).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / folder / (n + suffix)).touch()
+    train, held = split_images(tmp_path / "collection", holdout=6)
+    kit_train, kit_held = split_images(tmp_path / "kit", holdout=6)
+    assert [collection_name(n) for n in kit_held] == held and [collection_name(n) for n in kit_train] == train
+    assert collection_name("own.webp") == "own.webp" and collection_name("a.jpg.webp") == "a.jpg"

@@ -1,6 +1,7 @@
 """The face-aware recipe: face-centred crops, their share of a batch, whole-photo validation with
 face regions, the best checkpoint, the "trunk" student family and shipped recovered weights."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -192,3 +193,43 @@ def test_resume_accepts_a_checkpoint_written_before_a_setting_existed(tmp_path, 
     with pytest.raises(ValueError, match="l1_weight"):
         train(tiny_student(), anime_model, tiny_config(tmp_path, steps=6, val_every=2, checkpoint_every=2),
               progress=False)
+
+
+def test_a_face_index_gives_the_crops_and_regions_the_detector_gives(tmp_path, anime_model, monkeypatch):
+    """A photo folder carrying FACES.json (scripts/gpu_kit.py, for machines without LiteRT) yields the
+    same face crops and validation regions as detecting the faces, without running the detector."""
+    import shutil
+
+    import models.faces
+    from models.face_index import view_key, write_index
+    from models.faces import detect_faces
+    from models.images import load_image
+    from models.portraits import resize_short_side
+    from models.training import FullImageValidation
+    from models.training_data import cache_pairs, training_view
+
+    names = ["half_body.jpg", "face_crop.jpg"]
+    data = tmp_path / "photos"
+    data.mkdir()
+    for n in names:
+        shutil.copy(SAMPLES / n, data / n)
+    detected = tiny_config(tmp_path, image_side=128, crop=48, data_dir=str(data), cache_dir=str(tmp_path / "c1"))
+    pairs = cache_pairs(names, anime_model, detected, views=2, faces=2)
+    regions = FullImageValidation(names, anime_model, detected).items
+
+    views = {}
+    for n in names:
+        rgb = resize_short_side(load_image(data / n), 128)
+        for v in range(2):
+            views[view_key(n, v, 128, detected.jitter, detected.seed)] = detect_faces(training_view(rgb, n, v, detected))
+    write_index(data, views)
+
+    def no_detector(*a, **k):
+        raise AssertionError("the detector ran although the index holds the view")
+
+    monkeypatch.setattr(models.faces, "detect_faces", no_detector)
+    indexed = dataclasses.replace(detected, cache_dir=str(tmp_path / "c2"))
+    pairs_ix = cache_pairs(names, anime_model, indexed, views=2, faces=2)
+    for a, b in zip(pairs, pairs_ix):
+        np.testing.assert_array_equal(np.load(a.face_photo_path), np.load(b.face_photo_path))
+    assert [r for _, _, r in FullImageValidation(names, anime_model, indexed).items] == [r for _, _, r in regions]
