@@ -244,7 +244,7 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None, t
     time_limit_s: end this call, the same way, after the first step that ends past this many seconds
     of training in this call (a leased GPU's minutes; the last step is validated and checkpointed).
 
-    History: {"config", "train": [{"step", "loss", "l1", "ssim", ["feat_*"], "lr"}, ...],
+    History: {"config", "train": [{"step", "loss", "l1", "ssim", ["feat_*"], "lr", "time_s"}, ...],
     "val": [{"step", "val_psnr", [full-image validation: "val_psnr_worst", "val_<region>_ssim"]}, ...],
     "best": the val record whose weights are in work_dir/best.weights.h5, "train_time_s", "steps_done",
     "split": {"train", "held_out"}}.
@@ -304,7 +304,8 @@ def train(student, teacher, config=TrainConfig(), progress=True, stop_at=None, t
             targets.update({f"feat_{n}": to_numpy(f) for n, f in zip(config.feature_layers, feats)})
         train_model.reset_metrics()  # so the logs are this batch's values, not a running mean
         logs = train_model.train_on_batch(x, targets, return_dict=True)
-        record = {"step": step, "lr": float(schedule(step - 1))}
+        record = {"step": step, "lr": float(schedule(step - 1)),
+                  "time_s": round(spent + time.perf_counter() - clock, 3)}  # training seconds so far
         record.update({_short(k): float(v) for k, v in logs.items()})
         if not math.isfinite(record["loss"]):
             raise FloatingPointError(f"training diverged at step {step}: loss={record['loss']} "

@@ -48,9 +48,10 @@ distill() {  # name, extra args...: one `python -m models distill` of run `name`
   python3 -m models distill "${RECIPE[@]}" $(args_of "$name") --work-dir "$LAB/$name" --out "$LAB/$name/student" \
     "$@" >> "$LAB/$name.log" 2>&1 || echo "run $name failed (see $name.log)" >> "$LAB/failed.txt"
 }
-steps_fitting() {  # name, seconds: the steps that run reaches in that many more seconds at its probe's pace
-  python3 -c "import json,sys; h=json.load(open('$LAB/$1/history.json')); \
-print(int(h['steps_done'] + $2 * h['steps_done'] / max(h['train_time_s'], 1e-9)))"
+steps_fitting() {  # name, seconds: the steps that run reaches in that many more seconds at the pace of the
+  # probe's second half (its first steps hold the compilation)
+  python3 -c "import json; t=json.load(open('$LAB/$1/history.json'))['train']; a, b = t[len(t) // 2], t[-1]; \
+print(int(b['step'] + $2 * (b['step'] - a['step']) / max(b['time_s'] - a['time_s'], 1e-9)))"
 }
 RUNS="${RUNS:-bottleneck-w24-i16 bottleneck-w24-i16-feat}"
 for name in $RUNS; do args_of "$name" > /dev/null; done

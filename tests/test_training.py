@@ -226,6 +226,8 @@ def test_time_limit_ends_a_call_checkpointed_and_the_run_resumes_to_the_same_los
     resumed = train(tiny_student(seed=99), anime_model, leased, progress=False)
     np.testing.assert_allclose([r["loss"] for r in resumed["train"]],
                                [r["loss"] for r in straight["train"]], rtol=1e-5)
+    times = [r["time_s"] for r in resumed["train"]]  # training seconds, counted on across the two calls
+    assert times == sorted(times) and times[-1] <= resumed["train_time_s"]
     with pytest.raises(ValueError, match="time_limit_s"):
         train(tiny_student(), anime_model, leased, progress=False, time_limit_s=0)
 
