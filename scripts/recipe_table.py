@@ -208,12 +208,15 @@ def contact_sheet(names, path, photos=4, side=384):
 
 
 def spent(info):
-    """(steps, seconds) of training behind shipped weights, counting the runs they were continued from."""
-    steps, seconds, link = info.get("steps_done") or 0, info.get("train_time_s") or 0.0, info.get("continued_from")
+    """(steps, seconds, hardware) of training behind shipped weights, counting the runs they were continued
+    from; hardware: the GPU or CPU of each stage, in order, each named once."""
+    steps, seconds, hardware, link = 0, 0.0, [], info
     while link:
         steps, seconds = steps + (link.get("steps_done") or 0), seconds + (link.get("train_time_s") or 0.0)
+        env = link.get("environment") or {}
+        hardware.insert(0, env.get("gpu") or env.get("cpu") or "?")
         link = link.get("continued_from")
-    return steps, seconds
+    return steps, seconds, " + ".join(dict.fromkeys(hardware))
 
 
 def main(argv=None):
@@ -254,10 +257,9 @@ def main(argv=None):
         if only and name not in only:
             continue
         info = json.loads(stem.with_suffix(".json").read_text())
-        steps, seconds = spent(info)
+        steps, seconds, hardware = spent(info)
         meta[name] = {"family": FAMILY_OF.get(method, method),
-                      "training": f"{steps} steps, {seconds / 60:.0f} min, "
-                                  f"{info.get('environment', {}).get('cpu', '?')}"}
+                      "training": f"{steps} steps, {seconds / 60:.0f} min, {hardware}"}
     text, rows = table(records, meta)
     (out / "table.md").write_text(text + "\n")
     (out / "rows.json").write_text(json.dumps(rows, indent=1))
