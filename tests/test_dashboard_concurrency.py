@@ -17,8 +17,22 @@ pytestmark = pytest.mark.slow
 SESSIONS = 8
 
 
-def test_eight_concurrent_compare_sessions_finish_without_error(dashboard_registry):
+def test_eight_concurrent_compare_sessions_finish_without_error(dashboard_registry, monkeypatch):
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+
     from models.samples import sample_names
+
+    # A server compiles each page once, under its one ScriptCache's lock, for all sessions; every AppTest
+    # has a cache of its own, so 8 would compile at once, and CPython 3.11's AST construction is not safe
+    # across threads ("AST constructor recursion depth mismatch", python/cpython#106905). One lock for
+    # all the caches is what the server does.
+    compile_lock, get_bytecode = threading.Lock(), ScriptCache.get_bytecode
+
+    def serialised(self, script_path):
+        with compile_lock:
+            return get_bytecode(self, script_path)
+
+    monkeypatch.setattr(ScriptCache, "get_bytecode", serialised)
 
     versions = dashboard_registry["versions"]
     variant_sets = [[versions["fp16"]], [versions["int8-dynamic"]], [versions["fp16"], versions["int8-dynamic"]]]
