@@ -23,7 +23,9 @@ STUDENTS=models/weights/students
 RECOVERED=models/weights/recovered
 run() {  # name, steps, args...
   local name=$1 steps=$2; shift 2
-  nice -n 10 python -m models distill "${RECIPE[@]}" --steps "$steps" --work-dir "$LOG/$name" "$@" \
+  # MAX_MINUTES: a hard stop for every run (validated, checkpointed; the same command resumes it)
+  nice -n 10 python -m models distill "${RECIPE[@]}" --steps "$steps" --work-dir "$LOG/$name" \
+    ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} "$@" \
     > "$LOG/$name.log" 2>&1
 }
 svd_trunk() {  # SVD (spatial) of the quarter-resolution trunk to a share of its MACs
@@ -68,6 +70,16 @@ for name in $RUNS; do
                                --feature-weight 0.5 --feature-layers Conv_5,Conv_7 \
                                --init-from "$STUDENTS/bottleneck-w24-b4-i16" \
                                --out "$LOG/bottleneck-w24-i16-feat/student" & ;;
+    # fifth stage, two arms from the shipped (fourth-stage) weights: -more2 repeats the fourth stage's warm
+    # restart; -l1ssim drops the LPIPS term (a quarter of a step's time) to see whether PSNR gains at equal
+    # wall time; -l1ssim writes to lab_data, copied over if it wins
+    bottleneck-w24-i16-more2) run bottleneck-w24-i16-more2 "${STEPS_BOTTLE24_MORE2:-4800}" --student bottleneck \
+                                --width 24 --blocks 4 --inner 16 --lr 2e-4 --face-share 0.5 --lpips 1.0 \
+                                --init-from "$STUDENTS/bottleneck-w24-b4-i16" --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
+    bottleneck-w24-i16-l1ssim) run bottleneck-w24-i16-l1ssim "${STEPS_BOTTLE24_L1SSIM:-6400}" --student bottleneck \
+                                 --width 24 --blocks 4 --inner 16 --lr 2e-4 --face-share 0.5 \
+                                 --init-from "$STUDENTS/bottleneck-w24-b4-i16" \
+                                 --out "$LOG/bottleneck-w24-i16-l1ssim/student" & ;;
     trunk-w8-b2) run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
                    --out "$STUDENTS/trunk-w8-b2" & ;;
     prune-t375) run prune-t375 "${STEPS_PRUNE375:-2000}" --from-method prune \
