@@ -35,6 +35,9 @@ svd_trunk() {  # SVD (spatial) of the quarter-resolution trunk to a share of its
 run cache-fill 1 --student trunk --width 8 --blocks 2 --out "$LOG/cache-fill/student"
 # 2. The runs in parallel (RUNS selects some; on 2 shared cores 3 at a time is about the most that pays).
 # *-more: continue the shipped weights with a fresh cosine (the .json keeps what was spent before).
+# Later stages of the 3x student: a warm restart from its shipped weights at a lower rate; each arm adds its loss.
+BOTTLE24_RESTART=(--student bottleneck --width 24 --blocks 4 --inner 16 --lr 2e-4 --face-share 0.5
+                  --init-from "$STUDENTS/bottleneck-w24-b4-i16")
 RUNS="${RUNS:-trunk-w16-b2 trunk-w8-b2 prune-t375 prune-i625 prune-t50 svd-trunk}"
 for name in $RUNS; do
   case $name in
@@ -62,23 +65,17 @@ for name in $RUNS; do
     # fourth stage of the 3x student, two arms from the shipped weights (warm restart at a lower rate):
     # -more as before, -feat adds feature distillation on the trunk's and half-resolution outputs
     # (Conv_5, Conv_7; teacher activations ~0.2 mean |a|); -feat writes to lab_data, copied over if it wins
-    bottleneck-w24-i16-more) run bottleneck-w24-i16-more "${STEPS_BOTTLE24_MORE:-3000}" --student bottleneck \
-                               --width 24 --blocks 4 --inner 16 --lr 2e-4 --face-share 0.5 --lpips 1.0 \
-                               --init-from "$STUDENTS/bottleneck-w24-b4-i16" --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
-    bottleneck-w24-i16-feat) run bottleneck-w24-i16-feat "${STEPS_BOTTLE24_FEAT:-2000}" --student bottleneck \
-                               --width 24 --blocks 4 --inner 16 --lr 2e-4 --face-share 0.5 --lpips 1.0 \
-                               --feature-weight 0.5 --feature-layers Conv_5,Conv_7 \
-                               --init-from "$STUDENTS/bottleneck-w24-b4-i16" \
+    bottleneck-w24-i16-more) run bottleneck-w24-i16-more "${STEPS_BOTTLE24_MORE:-3000}" "${BOTTLE24_RESTART[@]}" \
+                               --lpips 1.0 --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
+    bottleneck-w24-i16-feat) run bottleneck-w24-i16-feat "${STEPS_BOTTLE24_FEAT:-2000}" "${BOTTLE24_RESTART[@]}" \
+                               --lpips 1.0 --feature-weight 0.5 --feature-layers Conv_5,Conv_7 \
                                --out "$LOG/bottleneck-w24-i16-feat/student" & ;;
     # fifth stage, two arms from the shipped (fourth-stage) weights: -more2 repeats the fourth stage's warm
     # restart; -l1ssim drops the LPIPS term (a quarter of a step's time) to see whether PSNR gains at equal
-    # wall time; -l1ssim writes to lab_data, copied over if it wins
-    bottleneck-w24-i16-more2) run bottleneck-w24-i16-more2 "${STEPS_BOTTLE24_MORE2:-4800}" --student bottleneck \
-                                --width 24 --blocks 4 --inner 16 --lr 2e-4 --face-share 0.5 --lpips 1.0 \
-                                --init-from "$STUDENTS/bottleneck-w24-b4-i16" --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
-    bottleneck-w24-i16-l1ssim) run bottleneck-w24-i16-l1ssim "${STEPS_BOTTLE24_L1SSIM:-6400}" --student bottleneck \
-                                 --width 24 --blocks 4 --inner 16 --lr 2e-4 --face-share 0.5 \
-                                 --init-from "$STUDENTS/bottleneck-w24-b4-i16" \
+    # wall time; -l1ssim writes to lab_data, copied over if it wins (it did: the shipped fifth stage)
+    bottleneck-w24-i16-more2) run bottleneck-w24-i16-more2 "${STEPS_BOTTLE24_MORE2:-4800}" "${BOTTLE24_RESTART[@]}" \
+                                --lpips 1.0 --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
+    bottleneck-w24-i16-l1ssim) run bottleneck-w24-i16-l1ssim "${STEPS_BOTTLE24_L1SSIM:-6400}" "${BOTTLE24_RESTART[@]}" \
                                  --out "$LOG/bottleneck-w24-i16-l1ssim/student" & ;;
     trunk-w8-b2) run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
                    --out "$STUDENTS/trunk-w8-b2" & ;;
