@@ -209,8 +209,10 @@ def _compressed_start(args, teacher):
     except (TypeError, ValueError) as e:
         raise SystemExit(f"--method-config for {args.from_method}: {e}")
     result = method.apply(KerasVariant(model=teacher, architecture=Architecture()), untrained)
-    # The config a build asks for to get these weights: the method's, with this run's recovery settings.
-    shipped = dataclasses.replace(untrained, finetune_steps=args.steps, finetune_crop=args.crop,
+    # The config a build asks for to get these weights: the method's, with this run's recovery settings,
+    # and its photo-dependent choices pinned (SVD's rank allocation) so any machine rebuilds this shape.
+    pinned = method.pinned(untrained, result.variant) if hasattr(method, "pinned") else untrained
+    shipped = dataclasses.replace(pinned, finetune_steps=args.steps, finetune_crop=args.crop,
                                   finetune_batch=args.batch_size, finetune_lr=args.lr)
     return result.variant.model, result.variant.architecture, {
         "name": args.from_method, "config": dataclasses.asdict(shipped)}

@@ -7,24 +7,33 @@ conv then a 1 x k r -> Cout conv (the stride split across the two). Truncating t
 rank-r approximation of that matrix (Eckart-Young).
 
 Rank per layer: `rank` (fixed), or the smallest rank keeping `energy` of the squared singular values,
-or the largest rank whose MACs are at most `mac_ratio` of the layer's. A layer whose factorisation would
-not cut MACs is left as it is and listed in the report's `skipped` with the numbers.
+or the largest rank whose MACs are at most `mac_ratio` of the layer's, or ranks shared out under one budget
+for the whole model (`model_mac_ratio`, models.compression.svd_activations.allocate). A layer whose
+factorisation would not cut MACs is left as it is and listed in the report's `skipped` with the numbers.
+
+fit "weights" factorises the kernel; fit "activations" (channel mode) projects each layer's outputs on
+calibration portraits onto their principal axes (models.compression.svd_activations): the best rank-r
+reconstruction of what the next layer sees, a far better start for the recovery than the kernel's SVD.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from models.compression import register
-from models.compression.base import CompressionResult, base_report, path_field
-from models.compression.finetune import recover, validate_finetune
+from models.compression.base import REPORT_RESOLUTION, CompressionResult, base_report, path_field
+from models.compression.svd_activations import allocate, factor_kernels_to_outputs, output_statistics, principal_axes
+from models.compression.finetune import recover, shipped_recovery, validate_finetune
 from models.compression.surgery import build_like, check_supported
 from models.dctnet import Architecture, kernel_size, layer_names, stride
 from models.validation import require
 from models.variant import KerasVariant
 
 MODES = ("channel", "spatial")
+FITS = ("weights", "activations")
 DEFAULT_ENERGY = 0.9
+FIT_SIZE = 512  # activation statistics at the product's serving scale (models.export.CALIBRATION_SIZE)
+RULES = ("energy", "mac_ratio", "rank", "model_mac_ratio", "layer_ranks")
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,11 @@ class SVDConfig:
     energy: float | None = None  # kept fraction of sum(S^2) (DEFAULT_ENERGY when no rule is set)
     mac_ratio: float | None = None  # target MACs of each factorised layer / its original MACs
     rank: int | None = None  # one fixed rank for every layer (capped at the layer's full rank)
+    model_mac_ratio: float | None = None  # target MACs of the whole model / the source's, ranks allocated
+    layer_ranks: dict | None = None  # {conv: rank}: exactly these layers at these ranks (a pinned allocation)
     mode: str = "channel"
+    fit: str = "weights"  # "activations": PCA of each layer's outputs on calibration portraits (channel mode)
+    fit_images: int = 16  # calibration portraits (512 px squares) the activation statistics are taken on
     layers: tuple | None = None  # conv names to consider (None: all)
     skip_if_no_gain: bool = True  # False factorises even when MACs would not drop (tests, studies)
     finetune_steps: int = 0
@@ -42,11 +55,11 @@ class SVDConfig:
     finetune_dir: str | None = path_field()
 
     def __post_init__(self):
-        chosen = [n for n in ("energy", "mac_ratio", "rank") if getattr(self, n) is not None]
+        chosen = [n for n in RULES if getattr(self, n) is not None]
         if not chosen:
             object.__setattr__(self, "energy", DEFAULT_ENERGY)
             chosen = ["energy"]
-        require(len(chosen) == 1, "energy/mac_ratio/rank", chosen, "must set exactly one rank rule")
+        require(len(chosen) == 1, "/".join(RULES), chosen, "must set exactly one rank rule")
         if self.energy is not None:
             require(isinstance(self.energy, (int, float)) and 0 < self.energy <= 1, "energy", self.energy,
                     "must be a number in (0, 1]")
@@ -56,7 +69,22 @@ class SVDConfig:
         if self.rank is not None:
             require(isinstance(self.rank, int) and not isinstance(self.rank, bool) and self.rank >= 1, "rank",
                     self.rank, "must be an int >= 1")
+        if self.model_mac_ratio is not None:
+            require(isinstance(self.model_mac_ratio, (int, float)) and 0 < self.model_mac_ratio <= 1,
+                    "model_mac_ratio", self.model_mac_ratio, "must be a number in (0, 1]")
+        if self.layer_ranks is not None:
+            object.__setattr__(self, "layer_ranks", dict(self.layer_ranks))
+            bad = {n: r for n, r in self.layer_ranks.items() if n not in layer_names()
+                   or not isinstance(r, int) or isinstance(r, bool) or r < 1}
+            require(self.layer_ranks and not bad, "layer_ranks", self.layer_ranks,
+                    "must map DCT-Net conv names to ranks >= 1")
+            require(self.layers is None, "layers", self.layers, "must be None with layer_ranks (its keys are the layers)")
         require(self.mode in MODES, "mode", self.mode, f"must be one of {MODES}")
+        require(self.fit in FITS, "fit", self.fit, f"must be one of {FITS}")
+        require(self.fit == "weights" or self.mode == "channel", "fit", self.fit,
+                "'activations' projects a layer's output channels, so it needs mode='channel'")
+        require(isinstance(self.fit_images, int) and not isinstance(self.fit_images, bool) and self.fit_images >= 1,
+                "fit_images", self.fit_images, "must be an int >= 1")
         if self.layers is not None:
             object.__setattr__(self, "layers", tuple(self.layers))
             unknown = [n for n in self.layers if n not in layer_names()]
@@ -108,40 +136,85 @@ def choose_rank(singular, k, s, cin, cout, config):
     return int(min(full, np.searchsorted(energy, config.energy - 1e-12) + 1))
 
 
+def _spectra(variant, names, config):
+    """{name: (energy per rank, descending)} and, for fit "activations", {name: (mean, axes)}."""
+    if config.fit == "weights":
+        return {n: np.linalg.svd(as_matrix(variant.model.get_layer(n).get_weights()[0], config.mode),
+                                 compute_uv=False) ** 2 for n in names}, {}
+    from models.export import calibration_batches
+
+    stats = output_statistics(variant.model, names, calibration_batches(config.fit_images, FIT_SIZE))
+    spectra, axes = {}, {}
+    for name, (mean, covariance) in stats.items():
+        values, vectors = principal_axes(covariance)
+        cin = variant.model.get_layer(name).get_weights()[0].shape[2]
+        full = min(len(values), kernel_size(name) ** 2 * cin)  # the rank of W x cannot exceed k*k*Cin
+        spectra[name], axes[name] = values[:full], (mean, vectors)
+    return spectra, axes
+
+
+def _allocated_ranks(variant, names, spectra, config):
+    """Ranks under config.model_mac_ratio of the whole model's MACs (untouched layers count in full)."""
+    from models.complexity import layer_macs
+
+    h, w = REPORT_RESOLUTION
+    macs = layer_macs(variant.model, h, w)
+    layers = {}
+    for name in names:
+        k, s, (cin, cout) = kernel_size(name), stride(name), variant.model.get_layer(name).get_weights()[0].shape[2:]
+        pixels = macs[name] / macs_per_output_pixel(k, s, cin, cout)
+        layers[name] = (spectra[name], macs[name], pixels * macs_per_output_pixel(k, s, cin, cout, 1, config.mode))
+    fixed = sum(macs.values()) - sum(macs[n] for n in names)
+    return allocate(layers, config.model_mac_ratio * sum(macs.values()) - fixed)
+
+
 def factorise(variant, config):
     check_supported(variant, "SVD")
     arch = variant.architecture
     names = layer_names(arch.num_blocks)
-    targets = config.layers or tuple(names)
+    targets = [n for n in names if n in (config.layer_ranks or config.layers or names)]
+    spectra, fitted = _spectra(variant, targets, config)
+    allocated = _allocated_ranks(variant, targets, spectra, config) if config.model_mac_ratio else None
     kinds, ranks, factors, changed, skipped = {}, {}, {}, [], []
-    for name in names:
-        if name not in targets:
-            continue
-        kernel = variant.model.get_layer(name).get_weights()[0]
+    for name in targets:
+        kernel, bias = variant.model.get_layer(name).get_weights()
         k, s, cin, cout = kernel_size(name), stride(name), kernel.shape[2], kernel.shape[3]
-        singular = np.linalg.svd(as_matrix(kernel, config.mode), compute_uv=False)
-        rank = choose_rank(singular, k, s, cin, cout, config)
+        energy = spectra[name]
+        if allocated is not None:
+            if name not in allocated:
+                skipped.append(f"{name}: kept whole (the MAC budget is better spent on other layers)")
+                continue
+            rank = allocated[name]
+        elif config.layer_ranks is not None:
+            rank = min(config.layer_ranks[name], len(energy))
+        else:
+            rank = choose_rank(np.sqrt(energy), k, s, cin, cout, config)
         before = macs_per_output_pixel(k, s, cin, cout)
         after = macs_per_output_pixel(k, s, cin, cout, rank, config.mode)
-        kept = float(np.sum(singular[:rank] ** 2) / np.sum(singular ** 2))
+        kept = float(np.sum(energy[:rank]) / np.sum(energy))
         if after >= before and config.skip_if_no_gain:
             useful = (before - 1) // macs_per_output_pixel(k, s, cin, cout, 1, config.mode)
-            skipped.append(f"{name}: rank {rank} of {len(singular)} would cost {after} MAC/px vs {before} "
+            skipped.append(f"{name}: rank {rank} of {len(energy)} would cost {after} MAC/px vs {before} "
                            f"(no saving; max useful rank {useful})")
             continue
         kinds[name] = "lowrank" if config.mode == "channel" else "lowrank_spatial"
         ranks[name] = rank
-        factors[name] = factor_kernels(kernel, rank, config.mode)
-        changed.append(f"{name}: {k}x{k} {cin}->{cout} -> rank {rank}/{len(singular)} ({kept:.1%} energy), "
+        if name in fitted:
+            mean, axes = fitted[name]
+            factors[name] = factor_kernels_to_outputs(kernel, bias, mean, axes, rank)
+        else:
+            factors[name] = (*factor_kernels(kernel, rank, config.mode), bias)
+        what = "output variance" if name in fitted else "energy"
+        changed.append(f"{name}: {k}x{k} {cin}->{cout} -> rank {rank}/{len(energy)} ({kept:.1%} {what}), "
                        f"{before} -> {after} MAC/px")
     new_arch = Architecture(channels=dict(arch.channels), num_blocks=arch.num_blocks, kinds=kinds, ranks=ranks)
     model = build_like(variant.model, new_arch, name=f"{variant.model.name}_svd")
     for name in names:
         kernel, bias = variant.model.get_layer(name).get_weights()
         if name in factors:
-            first, second = factors[name]
+            first, second, second_bias = factors[name]
             model.get_layer(f"{name}_lowrank_a").set_weights([first])
-            model.get_layer(name).set_weights([second, bias])
+            model.get_layer(name).set_weights([second, second_bias])
         else:
             model.get_layer(name).set_weights([kernel, bias])
     return KerasVariant(model, new_arch, name=f"{variant.name}+svd"), changed, skipped
@@ -154,11 +227,23 @@ class SVDMethod:
     artifact = "keras"
 
     def photos(self, values):
-        return "training" if values.get("finetune_steps", 0) > 0 else None
+        if values.get("finetune_steps", 0) > 0:
+            return "training"
+        return "calibration" if values.get("fit") == "activations" else None  # the output statistics
+
+    def pinned(self, config, variant):
+        """The config that rebuilds exactly `variant`'s ranks whatever photos a machine has: an allocation
+        (model_mac_ratio) or an energy rule on activations depends on the calibration photos."""
+        ranks = dict(variant.architecture.ranks)
+        return replace(config, layer_ranks=ranks, layers=None,
+                       **{rule: None for rule in RULES if rule != "layer_ranks"})
 
     def apply(self, source, config):
         require(isinstance(config, SVDConfig), "config", type(config).__name__, "must be an SVDConfig")
-        variant, changed, skipped = factorise(source, config)
+        fitted = config
+        if config.finetune_steps and config.layer_ranks and shipped_recovery(config, source.model):
+            fitted = replace(config, fit="weights")  # the shipped weights replace the fit: no photos needed
+        variant, changed, skipped = factorise(source, fitted)
         report = base_report(self.name, config, source, variant.model)
         report.changed, report.skipped = changed, skipped
         if config.finetune_steps:
