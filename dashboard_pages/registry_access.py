@@ -13,7 +13,7 @@ import streamlit as st
 
 DEFAULT_STYLE = "anime"
 # The default Compare set: one of each family, in this order, those that are registered.
-DEFAULT_ENTRIES = ("int8-full", "int8-dynamic", "fp16", "prune-i625", "svd-trunk", "student-bottleneck")
+DEFAULT_ENTRIES = ("int8-full", "int8-dynamic", "fp16", "prune-i625", "svd-a33", "student-bottleneck")
 
 
 def store():

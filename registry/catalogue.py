@@ -135,6 +135,16 @@ DEFAULT_CATALOGUE = (
        description="SVD (spatial) of the residual trunk to 50% of its MACs, recovered with the face-aware recipe"),
     _e("svd-t35", ("svd", recovered("svd-t35")),
        description="SVD (spatial) of the residual trunk to 35% of its MACs, recovered with the face-aware recipe"),
+    # SVD fitted to every conv's outputs on portraits (PCA) but the 3-channel output, ranks shared out under
+    # one whole-model MAC budget (docs/compression.md): the lab's 3x and 4x points
+    _e("svd-a33", ("svd", recovered("svd-a33")),
+       description="SVD of every conv fitted to its outputs on portraits, ranks under one 3x MAC budget, "
+                   "recovered with the face-aware recipe"),
+    _e("svd-a25", ("svd", recovered("svd-a25")),
+       description="SVD of every conv fitted to its outputs on portraits, ranks under one 4x MAC budget, "
+                   "recovered with the face-aware recipe"),
+    _e("svd-a33-int8", ("svd", recovered("svd-a33")), ("tflite_int8_full", {}), quick={1: QUICK_CALIB},
+       description="activation-fitted SVD at 3x fewer MACs + recovered, then full INT8"),
     _e("student-trunk", ("distill", TRUNK_STUDENT),
        description="distilled student keeping the full-resolution layers, slim trunk (face-aware recipe)"),
     _e("student-trunk-w24", ("distill", TRUNK24_STUDENT),
