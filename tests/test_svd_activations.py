@@ -133,3 +133,30 @@ def test_invalid_fit_config_names_the_value(kwargs, message):
 
     with pytest.raises(ValueError, match=message):
         SVDConfig(**kwargs)
+
+
+def test_layer_ranks_read_from_text_as_the_cli_and_lab_write_them():
+    import dataclasses
+
+    from models.compression.base import config_from
+    from models.compression.svd import SVDConfig
+
+    config = config_from(SVDConfig, {"layer_ranks": "Conv_4:32, block_0_conv1:16", "fit": "activations"}, text=True)
+    assert config.layer_ranks == {"Conv_4": 32, "block_0_conv1": 16}
+    field = next(f for f in dataclasses.fields(SVDConfig) if f.name == "layer_ranks")
+    with pytest.raises(ValueError, match="name:int, name:int"):
+        config_from(SVDConfig, {field.name: "Conv_4=32"}, text=True)
+
+
+def test_too_few_fit_photos_names_the_setting(original, tmp_path, monkeypatch):
+    import shutil
+
+    import models.export
+    from models.compression.svd import SVDConfig, SVDMethod
+    from models.samples import SAMPLES_DIR
+
+    for photo in sorted(SAMPLES_DIR.glob("*.jpg"))[:2]:  # 2 photos: 1 held out, 1 to calibrate on
+        shutil.copy(photo, tmp_path)
+    monkeypatch.setattr(models.export, "PORTRAITS_DIR", tmp_path)
+    with pytest.raises(ValueError, match="fit_images=16.*Lower fit_images or point .DCTNET_PORTRAITS"):
+        SVDMethod().apply(original, SVDConfig(rank=4, fit="activations", layers=("Conv_4",)))

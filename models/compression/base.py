@@ -109,7 +109,7 @@ def field_type(f):
     """(python type, optional?) of a dataclass field annotation such as `float | None`."""
     tp = f.type
     if isinstance(tp, str):  # postponed annotations
-        tp = {"float": float, "int": int, "str": str, "bool": bool, "tuple": tuple}.get(tp.split("|")[0].strip(), str)
+        tp = {"float": float, "int": int, "str": str, "bool": bool, "tuple": tuple, "dict": dict}.get(tp.split("|")[0].strip(), str)
     args = typing.get_args(tp)
     if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
         inner = [a for a in args if a is not type(None)][0]
@@ -119,7 +119,7 @@ def field_type(f):
 
 def parse_text(f, text):
     """One config value read from text (the CLI's options, the Lab's text boxes), by the field's type:
-    empty / none / null -> None, true / false for bools, a comma list for tuples."""
+    empty / none / null -> None, true / false for bools, a comma list for tuples, name:int pairs for dicts."""
     kind, _ = field_type(f)
     text = str(text).strip()
     if text.lower() in ("", "none", "null"):
@@ -128,6 +128,13 @@ def parse_text(f, text):
         return text.lower() == "true"
     if kind is tuple:
         return tuple(part.strip() for part in text.split(",") if part.strip())
+    if kind is dict:  # "name:int, name:int" (SVD's layer_ranks)
+        pairs = [part.split(":") for part in text.split(",") if part.strip()]
+        try:
+            return {name.strip(): int(value) for name, value in pairs}
+        except ValueError:
+            raise ValueError(f"{f.name} must be written name:int, name:int (e.g. Conv_4:32, Conv_5:16). "
+                             f"Received: {f.name}={text!r}") from None
     if kind in (int, float):
         try:
             return kind(text)

@@ -16,6 +16,7 @@ calibration portraits onto their principal axes (models.compression.svd_activati
 reconstruction of what the next layer sees, a far better start for the recovery than the kernel's SVD.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -73,6 +74,8 @@ class SVDConfig:
             require(isinstance(self.model_mac_ratio, (int, float)) and 0 < self.model_mac_ratio <= 1,
                     "model_mac_ratio", self.model_mac_ratio, "must be a number in (0, 1]")
         if self.layer_ranks is not None:
+            require(isinstance(self.layer_ranks, Mapping), "layer_ranks", self.layer_ranks,
+                    "must be a mapping {conv name: rank}")
             object.__setattr__(self, "layer_ranks", dict(self.layer_ranks))
             bad = {n: r for n, r in self.layer_ranks.items() if n not in layer_names()
                    or not isinstance(r, int) or isinstance(r, bool) or r < 1}
@@ -143,7 +146,12 @@ def _spectra(variant, names, config):
                                  compute_uv=False) ** 2 for n in names}, {}
     from models.export import calibration_batches
 
-    stats = output_statistics(variant.model, names, calibration_batches(config.fit_images, FIT_SIZE))
+    try:
+        batches = calibration_batches(config.fit_images, FIT_SIZE)
+    except ValueError as e:  # too few calibration portraits: say which setting to change
+        raise ValueError(f"fit='activations' with fit_images={config.fit_images}: {e}. Lower fit_images or point "
+                         f"$DCTNET_PORTRAITS at a larger portrait folder") from None
+    stats = output_statistics(variant.model, names, batches)
     spectra, axes = {}, {}
     for name, (mean, covariance) in stats.items():
         values, vectors = principal_axes(covariance)
