@@ -102,7 +102,7 @@ for name in $RUNS; do
     svd-t35) run svd-t35 "${STEPS_SVD35:-300}" --from-method svd --method-config "$(svd_trunk 0.35)" \
                --lr 3e-4 --out "$RECOVERED/svd-t35" & ;;
     # every conv but the 3-channel output, fitted to its outputs (PCA), ranks under a whole-model budget:
-    # 3x and 4x fewer MACs start at 21 / 18 dB before any training (weight SVD at 3x: 10 dB)
+    # 3x and 4x fewer MACs start at 21.2 / 20.6 dB before any training (weight SVD at 3x: 10.4 dB; docs/compression.md)
     svd-a33) run svd-a33 "${STEPS_SVDA33:-11000}" --from-method svd --method-config "$(svd_fitted 0.33)" \
                --lr 3e-4 --face-share 0.5 --out "$RECOVERED/svd-a33" & ;;
     svd-a25) run svd-a25 "${STEPS_SVDA25:-11000}" --from-method svd --method-config "$(svd_fitted 0.25)" \
