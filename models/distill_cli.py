@@ -24,7 +24,7 @@ CURVE_POINTS = 200  # the shipped .json keeps about this many points of the trai
 
 
 def register(subparsers):
-    from models.students import FAMILIES
+    from models.students import FAMILIES, INITS
     from models.training import DEFAULT_LAB, TrainConfig
     from models.weights import STYLES
 
@@ -60,9 +60,13 @@ def register(subparsers):
                    help="share of every batch drawn from the face crops")
     p.add_argument("--val-full", action="store_true",
                    help="validate on whole held-out photos at --image-side with eyes/nose/mouth SSIM")
-    p.add_argument("--init", default="teacher", choices=("teacher", "random"),
+    p.add_argument("--init", default="teacher", choices=INITS,
                    help="start from the teacher's weights (strongest channels, first blocks, separable "
-                        "convs by rank-1 SVD) or from random weights")
+                        "convs by rank-1 SVD), from random weights, or 'fit': the teacher's weights with "
+                        "every conv refitted by least squares to the teacher's activations on portraits "
+                        "(models/student_fit.py; a 3x trunk student starts at 20.6 dB instead of 14.4)")
+    p.add_argument("--fit-images", type=int, default=16,
+                   help="calibration portraits (512 px) the 'fit' start is fitted on")
     p.add_argument("--from-method", default=None, choices=("prune", "svd"),
                    help="instead of a student family: compress the teacher with this method first "
                         "(--method-config) and train the result (the long recovery of pruning / SVD)")
@@ -161,6 +165,13 @@ def cmd_distill(args):
         student, arch = build_student(spec, seed=args.seed)
         if args.init == "teacher":
             init_from_teacher(student, arch, teacher)
+        elif args.init == "fit" and not _resuming(args, name):  # a resumed run loads its checkpoint instead
+            from models.student_fit import fit_start
+
+            try:
+                fit_start(student, arch, teacher, images=args.fit_images, progress=not args.no_progress)
+            except ValueError as e:
+                raise SystemExit(f"--init fit: {e}")
     continued = _load_same_architecture(student, arch, args.init_from) if args.init_from else None
     config = config_from_args(args, name)
     if args.max_minutes is not None and args.max_minutes <= 0:
@@ -191,6 +202,12 @@ def cmd_distill(args):
     print(json.dumps({k: meta[k] for k in ("name", "params", "macs_512", "steps_done", "train_time_s",
                                             "final_val_psnr")}))
     print(f"wrote {weights} and {meta_path}")
+
+
+def _resuming(args, name):
+    from models.training import CHECKPOINT, DEFAULT_LAB
+
+    return (Path(args.work_dir or DEFAULT_LAB / name) / CHECKPOINT).exists()
 
 
 def _compressed_start(args, teacher):

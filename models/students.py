@@ -31,6 +31,7 @@ from models.dctnet import Architecture, block_layer_names, build_generator, coup
     uniform_channels
 
 FAMILIES = ("slim", "separable", "trunk", "bottleneck")
+INITS = ("teacher", "fit", "random")  # how a student starts: sliced teacher kernels, those refitted, noise
 TEACHER_WIDTH = 32
 FULL_RES_LAYERS = ("Conv", "Conv_1", "Conv_7", "Conv_8")  # kept at the teacher's width in "trunk"
 STANDARD_LAYERS = ("Conv", "Conv_9")  # kept as full convs in the separable family
@@ -202,23 +203,8 @@ def init_from_teacher(student, arch, teacher, teacher_blocks=4):
     import numpy as np
 
     nb = arch.num_blocks
-    require(nb <= teacher_blocks, "arch.num_blocks", nb, f"must be <= the teacher's {teacher_blocks} blocks")
-    kernels = {n: teacher.get_layer(n).get_weights() for n in layer_names(nb)}
-    for name, weights in kernels.items():
-        if len(weights) != 2 or weights[0].ndim != 4:
-            raise ValueError(f"init_from_teacher needs a teacher of plain convs; its layer {name!r} holds "
-                             f"{len(weights)} tensors of shapes {[w.shape for w in weights]}. Use init='random'.")
-    unit_of = _coupled_units(nb)
-    scores = {}
-    for name, (kernel, _) in kernels.items():
-        scores.setdefault(unit_of[name], 0)
-        scores[unit_of[name]] = scores[unit_of[name]] + np.abs(kernel).sum(axis=(0, 1, 2))
-    keep = {}
-    for name in layer_names(nb):
-        unit, width = unit_of[name], arch.channels[name]
-        require(width <= len(scores[unit]), f"channels[{name!r}]", width,
-                f"must be <= the teacher's {len(scores[unit])} to start from its weights")
-        keep[name] = np.sort(np.argsort(-scores[unit], kind="stable")[:width])
+    kernels = _teacher_kernels(teacher, nb, teacher_blocks)
+    keep = kept_channels(arch, teacher, teacher_blocks)
     for name in layer_names(nb):
         kernel, bias = kernels[name]
         src = _input_layer(name, nb)
@@ -239,3 +225,35 @@ def init_from_teacher(student, arch, teacher, teacher_blocks=4):
             raise ValueError(f"init_from_teacher supports conv and separable layers; {name!r} is "
                              f"{arch.kind(name)!r}")
     return student
+
+
+def _teacher_kernels(teacher, num_blocks, teacher_blocks):
+    require(num_blocks <= teacher_blocks, "arch.num_blocks", num_blocks,
+            f"must be <= the teacher's {teacher_blocks} blocks")
+    kernels = {n: teacher.get_layer(n).get_weights() for n in layer_names(num_blocks)}
+    for name, weights in kernels.items():
+        if len(weights) != 2 or weights[0].ndim != 4:
+            raise ValueError(f"init_from_teacher needs a teacher of plain convs; its layer {name!r} holds "
+                             f"{len(weights)} tensors of shapes {[w.shape for w in weights]}. Use init='random'.")
+    return kernels
+
+
+def kept_channels(arch, teacher, teacher_blocks=4):
+    """{layer: sorted teacher output channels the student keeps}: per unit of coupled convs, those with the
+    largest summed L1 kernel norm (one choice for every conv whose outputs are added together)."""
+    import numpy as np
+
+    nb = arch.num_blocks
+    kernels = _teacher_kernels(teacher, nb, teacher_blocks)
+    unit_of = _coupled_units(nb)
+    scores = {}
+    for name, (kernel, _) in kernels.items():
+        scores.setdefault(unit_of[name], 0)
+        scores[unit_of[name]] = scores[unit_of[name]] + np.abs(kernel).sum(axis=(0, 1, 2))
+    keep = {}
+    for name in layer_names(nb):
+        unit, width = unit_of[name], arch.channels[name]
+        require(width <= len(scores[unit]), f"channels[{name!r}]", width,
+                f"must be <= the teacher's {len(scores[unit])} to start from its weights")
+        keep[name] = np.sort(np.argsort(-scores[unit], kind="stable")[:width])
+    return keep

@@ -80,6 +80,13 @@ for name in $RUNS; do
                                 --lpips 1.0 --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
     bottleneck-w24-i16-l1ssim) run bottleneck-w24-i16-l1ssim "${STEPS_BOTTLE24_L1SSIM:-6400}" "${BOTTLE24_RESTART[@]}" \
                                  --out "$LOG/bottleneck-w24-i16-l1ssim/student" & ;;
+    # students started by least squares on the teacher's activations (--init fit, models/student_fit.py:
+    # 20.6 dB before training for trunk-w16-b2 vs 14.4 from sliced kernels) with svd-a33's recipe
+    # (L1 + SSIM, half of every batch from face crops, lr 3e-4); written to lab_data, copied over if they win
+    trunk-w16-fit) run trunk-w16-fit "${STEPS_TRUNK16_FIT:-7000}" --student trunk --width 16 --blocks 2 \
+                     --init fit --lr 3e-4 --face-share 0.5 --out "$LOG/trunk-w16-fit/student" & ;;
+    trunk-w12-fit) run trunk-w12-fit "${STEPS_TRUNK12_FIT:-7000}" --student trunk --width 12 --blocks 2 \
+                     --init fit --lr 3e-4 --face-share 0.5 --out "$LOG/trunk-w12-fit/student" & ;;
     trunk-w8-b2) run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
                    --out "$STUDENTS/trunk-w8-b2" & ;;
     prune-t375) run prune-t375 "${STEPS_PRUNE375:-2000}" --from-method prune \

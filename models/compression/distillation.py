@@ -11,7 +11,8 @@ from pathlib import Path
 
 from models.compression import register
 from models.compression.base import CompressionResult, base_report, path_field
-from models.students import FAMILIES, StudentSpec, build_student, init_from_teacher, load_student, \
+from models.student_fit import fit_start
+from models.students import FAMILIES, INITS, StudentSpec, build_student, init_from_teacher, load_student, \
     shipped_students, student_metadata
 from models.training import DEFAULT_LAB, TrainConfig, train
 from models.training_data import model_fingerprint
@@ -33,7 +34,8 @@ class DistillConfig:
     ssim_weight: float = 0.5
     lpips_weight: float = 0.0  # the perceptual term (models/lpips_loss.py) the trunk students train with
     feature_weight: float = 0.0
-    init: str = "teacher"  # teacher: start from the source's strongest channels; random: from noise
+    init: str = "teacher"  # teacher: the source's strongest channels; fit: those refitted to its activations
+    # on 16 calibration portraits (models/student_fit.py); random: from noise
     use_shipped: bool = True  # load the shipped student of this spec when it was trained from the source
     seed: int = 0
     work_dir: str | None = path_field()  # None: lab_data/training/<student name>
@@ -50,7 +52,7 @@ class DistillConfig:
     def __post_init__(self):
         require(self.student in FAMILIES, "student", self.student, f"must be one of {FAMILIES}")
         self.spec  # validates width / blocks
-        require(self.init in ("teacher", "random"), "init", self.init, "must be 'teacher' or 'random'")
+        require(self.init in INITS, "init", self.init, f"must be one of {INITS}")
         require(isinstance(self.use_shipped, bool), "use_shipped", self.use_shipped, "must be a bool")
         self.train_config()  # validates the training settings
 
@@ -101,6 +103,8 @@ class Distillation:
         model, arch = build_student(spec, seed=config.seed)
         if config.init == "teacher":
             init_from_teacher(model, arch, source.model, teacher_blocks=source.architecture.num_blocks)
+        elif config.init == "fit":
+            fit_start(model, arch, source.model, portraits_dir=config.data_dir)
         train_config = config.train_config()
         history = train(model, source.model, train_config, progress=True)
         best = Path(train_config.work_dir) / "best.weights.h5"
