@@ -34,7 +34,7 @@ def register(subparsers):
     p.add_argument("--width", type=int, default=16, help="base channel width (teacher: 32)")
     p.add_argument("--blocks", type=int, default=2, help="residual blocks (teacher: 4)")
     p.add_argument("--inner", type=int, default=0,
-                   help="bottleneck family: the residual blocks' inner width (teacher: 128); 0 otherwise")
+                   help="bottleneck / fullres families: the residual blocks' inner width (teacher: 128); 0 otherwise")
     p.add_argument("--style", default="anime", choices=STYLES, help="teacher style")
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--out", required=True, help="output path stem: writes OUT.weights.h5 and OUT.json")

@@ -16,6 +16,11 @@ downstream tool treat a student like any other variant:
   `inner` channels, and the full- and half-resolution layers scale to the base width. It is the student
   form of the pruning that measured best (`PruneConfig.inner_ratio`: 2.7 dB above trunk pruning at the
   same MACs, docs/compression.md), so it starts from almost all of the teacher's trunk.
+- "fullres": both ends of the teacher kept, the middle thinned: the full-resolution layers at the
+  teacher's 32 channels (as "trunk": a 3x trunk student started by least squares, `models.student_fit`,
+  is at 20.6 dB before training where the bottleneck, whose full-resolution layers narrow, is at 16.9)
+  and the 128-channel residual stream with all 4 blocks (as "bottleneck": the capacity a 3x trunk student
+  lacks); the half-resolution layers scale to 2 x width and the blocks' inner convs to `inner`.
 
 Shipped students live in `models/weights/students/<name>.weights.h5` with `<name>.json` (architecture,
 training config and metadata); `load_student(name)` returns a `KerasVariant`.
@@ -30,7 +35,8 @@ from models.variant import KerasVariant
 from models.dctnet import Architecture, block_layer_names, build_generator, coupled_groups, layer_names, \
     uniform_channels
 
-FAMILIES = ("slim", "separable", "trunk", "bottleneck")
+FAMILIES = ("slim", "separable", "trunk", "bottleneck", "fullres")
+INNER_FAMILIES = ("bottleneck", "fullres")  # the families whose blocks' inner width is set apart
 INITS = ("teacher", "fit", "random")  # how a student starts: sliced teacher kernels, those refitted, noise
 TEACHER_WIDTH = 32
 FULL_RES_LAYERS = ("Conv", "Conv_1", "Conv_7", "Conv_8")  # kept at the teacher's width in "trunk"
@@ -51,25 +57,25 @@ class StudentSpec:
                 "must be an int in [4, 64] (the teacher's base width is 32)")
         require(isinstance(self.blocks, int) and 0 <= self.blocks <= 4, "blocks", self.blocks,
                 "must be an int in [0, 4] (the teacher has 4 residual blocks)")
-        if self.family == "bottleneck":
+        if self.family in INNER_FAMILIES:
             require(isinstance(self.inner, int) and 4 <= self.inner <= 4 * TEACHER_WIDTH, "inner", self.inner,
-                    f"must be an int in [4, {4 * TEACHER_WIDTH}] for a bottleneck student (its blocks' "
+                    f"must be an int in [4, {4 * TEACHER_WIDTH}] for a {self.family} student (its blocks' "
                     "inner width; the teacher's is 128)")
         else:
             require(self.inner == 0, "inner", self.inner,
-                    f"is only for the bottleneck family; leave it 0 for {self.family!r}")
+                    f"is only for the bottleneck and fullres families; leave it 0 for {self.family!r}")
 
     @property
     def name(self):
         base = f"{self.family}-w{self.width}-b{self.blocks}"
-        return f"{base}-i{self.inner}" if self.family == "bottleneck" else base
+        return f"{base}-i{self.inner}" if self.family in INNER_FAMILIES else base
 
 
 def student_architecture(spec):
     channels = uniform_channels(spec.width, spec.blocks)
-    if spec.family == "trunk":
+    if spec.family in ("trunk", "fullres"):
         channels.update({n: TEACHER_WIDTH for n in FULL_RES_LAYERS})
-    if spec.family == "bottleneck":
+    if spec.family in INNER_FAMILIES:
         stream = coupled_groups(spec.blocks)["trunk"]
         channels.update({n: 4 * TEACHER_WIDTH for n in stream})
         channels.update({n: spec.inner for n in block_layer_names(spec.blocks) if n.endswith("_conv1")})

@@ -87,6 +87,11 @@ for name in $RUNS; do
                      --init fit --lr 3e-4 --face-share 0.5 --out "$LOG/trunk-w16-fit/student" & ;;
     trunk-w12-fit) run trunk-w12-fit "${STEPS_TRUNK12_FIT:-7000}" --student trunk --width 12 --blocks 2 \
                      --init fit --lr 3e-4 --face-share 0.5 --out "$LOG/trunk-w12-fit/student" & ;;
+    # both ends of the teacher kept (full resolution at 32 channels, the 128-channel stream with 4 blocks),
+    # the half resolution (24) and the blocks' inner convs (20) thinned: 3.04x; fit start 20.3 dB
+    fullres-w12-i20-fit) run fullres-w12-i20-fit "${STEPS_FULLRES12_FIT:-6000}" --student fullres --width 12 \
+                           --blocks 4 --inner 20 --init fit --lr 3e-4 --face-share 0.5 \
+                           --out "$LOG/fullres-w12-i20-fit/student" & ;;
     trunk-w8-b2) run trunk-w8-b2 "${STEPS_TRUNK8:-3000}" --student trunk --width 8 --blocks 2 --lr 5e-4 \
                    --out "$STUDENTS/trunk-w8-b2" & ;;
     prune-t375) run prune-t375 "${STEPS_PRUNE375:-2000}" --from-method prune \

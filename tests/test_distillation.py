@@ -66,6 +66,23 @@ def test_bottleneck_students_at_3x_fewer_macs_than_the_teacher():
         assert teacher / count_macs(model, 512, 512) == pytest.approx(ratio, abs=1e-3)
 
 
+def test_fullres_student_macs_match_a_hand_count():
+    """fullres: the full-resolution layers at 32 channels and the 128-channel stream with 4 blocks kept, the
+    half resolution at 2 x width and the blocks' inner convs at `inner`: every conv counted by hand."""
+    from models.complexity import count_macs
+    from models.students import StudentSpec, build_student
+
+    h, w, width, inner = 64, 96, 12, 20
+    full, half, quarter = h * w, (h // 2) * (w // 2), (h // 4) * (w // 4)
+    x1 = 2 * width
+    layers = [(7, 3, 32, full), (3, 32, 32, half), (3, 32, x1, half), (3, x1, x1, quarter), (3, x1, 128, quarter),
+              *[(3, 128, inner, quarter), (3, inner, 128, quarter)] * 4, (3, 128, x1, quarter), (3, x1, x1, half),
+              (3, x1, 32, half), (3, 32, 32, full), (7, 32, 3, full)]
+    model, arch = build_student(StudentSpec("fullres", width, 4, inner))
+    assert count_macs(model, h, w) == sum(pixels * k * k * cin * cout for k, cin, cout, pixels in layers)
+    assert hand_macs(32, 4, False, 512, 512) / count_macs(model, 512, 512) == pytest.approx(3.041, abs=1e-3)
+
+
 def test_teacher_init_of_a_full_width_bottleneck_student_is_the_teacher(anime_model):
     from models.students import StudentSpec, build_student, init_from_teacher
 
