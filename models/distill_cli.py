@@ -24,6 +24,7 @@ CURVE_POINTS = 200  # the shipped .json keeps about this many points of the trai
 
 
 def register(subparsers):
+    from models.student_fit import FIT_IMAGES
     from models.students import FAMILIES, INITS
     from models.training import DEFAULT_LAB, TrainConfig
     from models.weights import STYLES
@@ -65,7 +66,7 @@ def register(subparsers):
                         "convs by rank-1 SVD), from random weights, or 'fit': the teacher's weights with "
                         "every conv refitted by least squares to the teacher's activations on portraits "
                         "(models/student_fit.py; a 3x trunk student starts at 20.6 dB instead of 14.4)")
-    p.add_argument("--fit-images", type=int, default=16,
+    p.add_argument("--fit-images", type=int, default=FIT_IMAGES,
                    help="calibration portraits (512 px) the 'fit' start is fitted on")
     p.add_argument("--from-method", default=None, choices=("prune", "svd"),
                    help="instead of a student family: compress the teacher with this method first "
@@ -150,7 +151,7 @@ def thin(records, points=CURVE_POINTS):
 def cmd_distill(args):
     from models.complexity import count_macs, count_params
     from models.students import StudentSpec, build_student, init_from_teacher, save_student
-    from models.training import train
+    from models.training import has_checkpoint, train
     from models.weights import load_model
 
     teacher = load_model(args.style)
@@ -163,17 +164,17 @@ def cmd_distill(args):
         spec = StudentSpec(args.student, args.width, args.blocks, args.inner)
         name = spec.name
         student, arch = build_student(spec, seed=args.seed)
-        if args.init == "teacher":
-            init_from_teacher(student, arch, teacher)
-        elif args.init == "fit" and not _resuming(args, name):  # a resumed run loads its checkpoint instead
-            from models.student_fit import fit_start
-
-            try:
-                fit_start(student, arch, teacher, images=args.fit_images, progress=not args.no_progress)
-            except ValueError as e:
-                raise SystemExit(f"--init fit: {e}")
-    continued = _load_same_architecture(student, arch, args.init_from) if args.init_from else None
     config = config_from_args(args, name)
+    if spec and args.init == "teacher":
+        init_from_teacher(student, arch, teacher)
+    elif spec and args.init == "fit" and not has_checkpoint(config.work_dir):  # a resumed run loads its own
+        from models.student_fit import fit_start
+
+        try:
+            fit_start(student, arch, teacher, images=args.fit_images, progress=not args.no_progress)
+        except ValueError as e:
+            raise SystemExit(f"--init fit: {e}")
+    continued = _load_same_architecture(student, arch, args.init_from) if args.init_from else None
     if args.max_minutes is not None and args.max_minutes <= 0:
         raise SystemExit(f"--max-minutes must be > 0 (received {args.max_minutes}); leave it out to run all steps")
     history = train(student, teacher, config, progress=not args.no_progress, stop_at=args.stop_at,
@@ -202,12 +203,6 @@ def cmd_distill(args):
     print(json.dumps({k: meta[k] for k in ("name", "params", "macs_512", "steps_done", "train_time_s",
                                             "final_val_psnr")}))
     print(f"wrote {weights} and {meta_path}")
-
-
-def _resuming(args, name):
-    from models.training import CHECKPOINT, DEFAULT_LAB
-
-    return (Path(args.work_dir or DEFAULT_LAB / name) / CHECKPOINT).exists()
 
 
 def _compressed_start(args, teacher):

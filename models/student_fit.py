@@ -106,7 +106,6 @@ def fit_from_teacher(student, arch, teacher, batches, samples_per_image=SAMPLES_
     return student
 
 
-
 def fit_start(student, arch, teacher, images=FIT_IMAGES, portraits_dir=None, progress=True):
     """`fit_from_teacher` on the first `images` calibration portraits at 512 px (never the evaluation
     split), with a progress bar; too few portraits is an error that names the fix."""

@@ -365,10 +365,15 @@ def _save_checkpoint(train_model, folder, history):
     _write_json(folder.parent / "config.json", history["config"])
 
 
+def has_checkpoint(work_dir):
+    """Whether `train` with this work_dir resumes from a checkpoint (so a fresh start would be overwritten)."""
+    return (Path(work_dir) / CHECKPOINT / "history.json").exists()
+
+
 def _resume(train_model, folder, config, history):
     """Load a checkpoint into the (compiled, built) train model; returns the step it stopped at."""
     folder = Path(folder)
-    if not (folder / "history.json").exists():
+    if not has_checkpoint(folder.parent):
         return 0
     saved = json.loads((folder / "history.json").read_text())
     mine, theirs = config.to_dict(), saved["config"]

@@ -14,7 +14,7 @@ from models.compression.base import CompressionResult, base_report, path_field
 from models.student_fit import fit_start
 from models.students import FAMILIES, INITS, StudentSpec, build_student, init_from_teacher, load_student, \
     shipped_students, student_metadata
-from models.training import DEFAULT_LAB, TrainConfig, train
+from models.training import DEFAULT_LAB, TrainConfig, has_checkpoint, train
 from models.training_data import model_fingerprint
 from models.validation import require
 from models.variant import KerasVariant
@@ -101,11 +101,11 @@ class Distillation:
             notes.append(f"shipped student {spec.name} was trained from another teacher "
                          f"({meta.get('teacher', {}).get('fingerprint')} != {fingerprint}): training anew")
         model, arch = build_student(spec, seed=config.seed)
+        train_config = config.train_config()
         if config.init == "teacher":
             init_from_teacher(model, arch, source.model, teacher_blocks=source.architecture.num_blocks)
-        elif config.init == "fit":
+        elif config.init == "fit" and not has_checkpoint(train_config.work_dir):  # a resumed run loads its own
             fit_start(model, arch, source.model, portraits_dir=config.data_dir)
-        train_config = config.train_config()
         history = train(model, source.model, train_config, progress=True)
         best = Path(train_config.work_dir) / "best.weights.h5"
         if best.exists():  # the weights of the best validation, not merely the last step's
