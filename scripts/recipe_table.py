@@ -6,6 +6,8 @@ everything: through `python -m evaluation run`, on the evaluation split, against
 1. Each shipped trained variant (models/weights/students/, models/weights/recovered/) is saved as a
    `.keras` file with a sidecar, and exported to full INT8 (calibrated on the calibration split at
    the serving size); the original is exported to LiteRT FP32 and full INT8 the same way.
+   `--candidate NAME=STEM` adds weights a run wrote elsewhere (lab_data/training/<run>/student), so a
+   candidate is measured beside the shipped variant it would replace, in the same run, before any copy.
 2. One `python -m evaluation run --holdout` over all of them at 512 and 720 px (quality, face-region
    quality, latency, static): every number in one process and one run, so latency ratios are fair.
 3. A markdown table (quality at 512, INT8 loss against the float self, LiteRT latency as a ratio to
@@ -26,19 +28,47 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 FAMILY_OF = {"distill": "distillation", "prune": "pruning", "svd": "SVD"}
 
 
-def trained_variants():
-    """[(name, family, stem)] of every shipped trained variant."""
+def method_of(info):
+    """'distill' for a student's .json, the compression method's name for a recovered variant's."""
+    return info["method"]["name"] if info.get("method") else "distill"
+
+
+def trained_variants(candidates=()):
+    """[(name, method, stem)] of every shipped trained variant, then each (name, stem) candidate: weights
+    a run wrote outside the shipped folders (lab_data/training/<run>/student), measured beside the shipped
+    ones in the same run before anything is copied over them."""
     from models.students import STUDENTS_DIR, shipped_students
 
     out = [(n, "distill", STUDENTS_DIR / n) for n in shipped_students()]
     recovered = ROOT / "models" / "weights" / "recovered"
     for meta in sorted(recovered.glob("*.json")):
-        info = json.loads(meta.read_text())
-        out.append((meta.stem, info["method"]["name"], recovered / meta.stem))
+        out.append((meta.stem, method_of(json.loads(meta.read_text())), recovered / meta.stem))
+    for name, stem in candidates:
+        out.append((name, method_of(json.loads(Path(f"{stem}.json").read_text())), Path(stem)))
     return out
 
 
-def export_all(work, calibration_images, calibration_size, only=None, calibration_range=None):
+def parse_candidates(parser, specs):
+    """--candidate NAME=STEM values -> [(name, stem)], each checked: both files there, a name of its own."""
+    shipped = {name for name, _, _ in trained_variants()}
+    out = []
+    for spec in specs:
+        name, sep, stem = spec.partition("=")
+        if not (sep and name and stem):
+            parser.error(f"--candidate {spec!r}: write NAME=STEM, e.g. trunk-w16-b2-next="
+                         "lab_data/training/trunk-w16-fit-lpips/student")
+        missing = [f"{stem}{ext}" for ext in (".weights.h5", ".json") if not Path(f"{stem}{ext}").exists()]
+        if missing:
+            parser.error(f"--candidate {spec!r}: {', '.join(missing)} missing (STEM names a .weights.h5 + "
+                         ".json pair, as `python -m models distill --out STEM` writes)")
+        if name in shipped or name in {n for n, _ in out}:
+            parser.error(f"--candidate {spec!r}: {name!r} is already a variant's name; give the candidate "
+                         "its own (it is measured beside the shipped one)")
+        out.append((name, stem))
+    return out
+
+
+def export_all(work, calibration_images, calibration_size, only=None, calibration_range=None, candidates=()):
     """Write NAME.keras (+ sidecar) and NAME-int8.tflite for every variant; returns --variant args."""
     from models.export import ExportConfig, export_tflite
     from models.students import load_student_file
@@ -55,8 +85,8 @@ def export_all(work, calibration_images, calibration_size, only=None, calibratio
         if not path.exists():
             export_tflite(teacher, path, config)
         args.append(f"anime/{precision}={path}")
-    for name, method, stem in trained_variants():
-        if only and name not in only:
+    for name, method, stem in trained_variants(candidates):
+        if only and name not in only and name not in dict(candidates):
             continue
         variant = load_student_file(stem, name)
         keras_path = work / f"{name}.keras"
@@ -174,7 +204,7 @@ def chart(rows, path):
     fig.savefig(path, dpi=120)
 
 
-def contact_sheet(names, path, photos=4, side=384):
+def contact_sheet(names, path, photos=4, side=384, candidates=()):
     """Rows: 4 evaluation portraits; columns: photo, original, each trained variant (Keras float)."""
     import cv2
     import numpy as np
@@ -187,7 +217,7 @@ def contact_sheet(names, path, photos=4, side=384):
 
     files = portrait_files("evaluation")[:photos]
     nets = [("original", load_model("anime"))]
-    for name, _, stem in trained_variants():
+    for name, _, stem in trained_variants(candidates):
         if name in names:
             nets.append((name, load_student_file(stem, name).model))
     config = ProcessingConfig(max_side=None)
@@ -241,11 +271,16 @@ def main(argv=None):
     parser.add_argument("--merge-rows", nargs="*", default=[], metavar="ROWS_JSON",
                         help="rows.json of earlier runs: their variants not measured here join the chart and "
                              "the contact sheet (later files win; this run wins over all)")
+    parser.add_argument("--candidate", action="append", default=[], metavar="NAME=STEM",
+                        help="also measure weights a run wrote outside the shipped folders, under NAME "
+                             "(repeatable; e.g. trunk-w16-b2-next=lab_data/training/trunk-w16-fit-lpips/student)")
     args = parser.parse_args(argv)
 
     out = Path(args.out)
     only = set(args.only.split(",")) if args.only else None
-    variant_args = export_all(out, args.calibration_images, args.calibration_size, only, args.calibration_range)
+    candidates = parse_candidates(parser, args.candidate)
+    variant_args = export_all(out, args.calibration_images, args.calibration_size, only, args.calibration_range,
+                              candidates)
     if args.export_only:
         return
     records_path = out / "records.json"
@@ -253,10 +288,10 @@ def main(argv=None):
         evaluate(variant_args, records_path, args.limit, args.runs)
     records = json.loads(records_path.read_text())
     meta = {}
-    for name, method, stem in trained_variants():
-        if only and name not in only:
+    for name, method, stem in trained_variants(candidates):
+        if only and name not in only and name not in dict(candidates):
             continue
-        info = json.loads(stem.with_suffix(".json").read_text())
+        info = json.loads(Path(f"{stem}.json").read_text())
         steps, seconds, hardware = spent(info)
         meta[name] = {"family": FAMILY_OF.get(method, method),
                       "training": f"{steps} steps, {seconds / 60:.0f} min, {hardware}"}
@@ -272,7 +307,8 @@ def main(argv=None):
     # the chart's data, committed beside it in docs/images (recipe_quality_vs_macs.json): the next run
     # merges it with --merge-rows, so a point measured in an earlier session stays on the chart
     (out / "chart_rows.json").write_text(json.dumps(shown, indent=1))
-    contact_sheet(set(args.sheet.split(",")) if args.sheet else {r["name"] for r in shown}, out / "contact_sheet.jpg")
+    contact_sheet(set(args.sheet.split(",")) if args.sheet else {r["name"] for r in shown}, out / "contact_sheet.jpg",
+                  candidates=candidates)
     print(text)
 
 

@@ -80,11 +80,19 @@ for name in $RUNS; do
                                 --lpips 1.0 --out "$STUDENTS/bottleneck-w24-b4-i16" & ;;
     bottleneck-w24-i16-l1ssim) run bottleneck-w24-i16-l1ssim "${STEPS_BOTTLE24_L1SSIM:-6400}" "${BOTTLE24_RESTART[@]}" \
                                  --out "$LOG/bottleneck-w24-i16-l1ssim/student" & ;;
+    # sixth stage: the fifth (-l1ssim, shipped) repeated from its weights, another warm restart
+    bottleneck-w24-i16-l1ssim2) run bottleneck-w24-i16-l1ssim2 "${STEPS_BOTTLE24_L1SSIM2:-6400}" \
+                                  "${BOTTLE24_RESTART[@]}" --out "$LOG/bottleneck-w24-i16-l1ssim2/student" & ;;
     # students started by least squares on the teacher's activations (--init fit, models/student_fit.py:
     # 20.6 dB before training for trunk-w16-b2 vs 14.4 from sliced kernels) with svd-a33's recipe
     # (L1 + SSIM, half of every batch from face crops, lr 3e-4); written to lab_data, copied over if they win
     trunk-w16-fit) run trunk-w16-fit "${STEPS_TRUNK16_FIT:-7000}" --student trunk --width 16 --blocks 2 \
                      --init fit --lr 3e-4 --face-share 0.5 --out "$LOG/trunk-w16-fit/student" & ;;
+    # second stage of trunk-w16-fit (still rising at 25.6 dB when its time ran out, eyes drawn as smudges):
+    # a fresh cosine from its weights with the LPIPS term added; copied over the shipped one if it wins
+    trunk-w16-fit-lpips) run trunk-w16-fit-lpips "${STEPS_TRUNK16_FIT_LPIPS:-6000}" --student trunk --width 16 \
+                           --blocks 2 --lr 2e-4 --face-share 0.5 --lpips 1.0 \
+                           --init-from "$LOG/trunk-w16-fit/student" --out "$LOG/trunk-w16-fit-lpips/student" & ;;
     trunk-w12-fit) run trunk-w12-fit "${STEPS_TRUNK12_FIT:-7000}" --student trunk --width 12 --blocks 2 \
                      --init fit --lr 3e-4 --face-share 0.5 --out "$LOG/trunk-w12-fit/student" & ;;
     # both ends of the teacher kept (full resolution at 32 channels, the 128-channel stream with 4 blocks),
