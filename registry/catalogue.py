@@ -84,7 +84,8 @@ SLIM = {"student": "slim", "width": 16, "blocks": 2, "steps": 2800, "learning_ra
 SEPARABLE = {"student": "separable", "width": 32, "blocks": 4, "steps": 1600, "learning_rate": 5e-4,
              "max_images": 200}
 RECIPE = {"face_crops": 2, "face_share": 0.25, "val_full": True, "learning_rate": 5e-4}  # docs/distillation.md
-# what a build trains when the shipped trunk-w16-b2 (760 steps + an 1800-step LPIPS stage) does not apply
+# what a build trains when the shipped trunk-w16-b2 (started by least squares, then an LPIPS stage; its
+# .json) does not apply
 TRUNK_STUDENT = {"student": "trunk", "width": 16, "blocks": 2, "steps": 760, **RECIPE}
 # the ~2x student, trained in one stage with the perceptual term (scripts/train_recipe.sh trunk-w24-b2)
 TRUNK24_STUDENT = {"student": "trunk", "width": 24, "blocks": 2, "steps": 2500, **RECIPE, "face_share": 0.5,
