@@ -86,7 +86,7 @@ def export_all(work, calibration_images, calibration_size, only=None, calibratio
             export_tflite(teacher, path, config)
         args.append(f"anime/{precision}={path}")
     for name, method, stem in trained_variants(candidates):
-        if only and name not in only and name not in dict(candidates):
+        if only and name not in only:
             continue
         variant = load_student_file(stem, name)
         keras_path = work / f"{name}.keras"
@@ -279,6 +279,8 @@ def main(argv=None):
     out = Path(args.out)
     only = set(args.only.split(",")) if args.only else None
     candidates = parse_candidates(parser, args.candidate)
+    if only:  # a candidate is always measured: it was named to be
+        only |= {name for name, _ in candidates}
     variant_args = export_all(out, args.calibration_images, args.calibration_size, only, args.calibration_range,
                               candidates)
     if args.export_only:
@@ -289,7 +291,7 @@ def main(argv=None):
     records = json.loads(records_path.read_text())
     meta = {}
     for name, method, stem in trained_variants(candidates):
-        if only and name not in only and name not in dict(candidates):
+        if only and name not in only:
             continue
         info = json.loads(Path(f"{stem}.json").read_text())
         steps, seconds, hardware = spent(info)
