@@ -83,6 +83,14 @@ for name in $RUNS; do
     # sixth stage: the fifth (-l1ssim, shipped) repeated from its weights, another warm restart
     bottleneck-w24-i16-l1ssim2) run bottleneck-w24-i16-l1ssim2 "${STEPS_BOTTLE24_L1SSIM2:-6400}" \
                                   "${BOTTLE24_RESTART[@]}" --out "$LOG/bottleneck-w24-i16-l1ssim2/student" & ;;
+    # seventh stage, two arms from the shipped (sixth-stage) weights: -l1ssim3 repeats the warm restart;
+    # -face75 takes three quarters of every batch from face crops (eyes SSIM is the measure furthest short);
+    # both write to lab_data, the better one is copied over the shipped weights if it beats them
+    bottleneck-w24-i16-l1ssim3) run bottleneck-w24-i16-l1ssim3 "${STEPS_BOTTLE24_L1SSIM3:-6800}" \
+                                  "${BOTTLE24_RESTART[@]}" --out "$LOG/bottleneck-w24-i16-l1ssim3/student" & ;;
+    bottleneck-w24-i16-face75) run bottleneck-w24-i16-face75 "${STEPS_BOTTLE24_FACE75:-6800}" \
+                                 "${BOTTLE24_RESTART[@]}" --face-share 0.75 \
+                                 --out "$LOG/bottleneck-w24-i16-face75/student" & ;;
     # students started by least squares on the teacher's activations (--init fit, models/student_fit.py:
     # 20.6 dB before training for trunk-w16-b2 vs 14.4 from sliced kernels) with svd-a33's recipe
     # (L1 + SSIM, half of every batch from face crops, lr 3e-4); written to lab_data, copied over if they win
