@@ -33,10 +33,10 @@ def method_of(info):
     return info["method"]["name"] if info.get("method") else "distill"
 
 
-def trained_variants(candidates=()):
+def trained_variants(candidates=(), only=None):
     """[(name, method, stem)] of every shipped trained variant, then each (name, stem) candidate: weights
     a run wrote outside the shipped folders (lab_data/training/<run>/student), measured beside the shipped
-    ones in the same run before anything is copied over them."""
+    ones in the same run before anything is copied over them. `only`: a set of names to keep (None: all)."""
     from models.students import STUDENTS_DIR, shipped_students
 
     out = [(n, "distill", STUDENTS_DIR / n) for n in shipped_students()]
@@ -45,7 +45,7 @@ def trained_variants(candidates=()):
         out.append((meta.stem, method_of(json.loads(meta.read_text())), recovered / meta.stem))
     for name, stem in candidates:
         out.append((name, method_of(json.loads(Path(f"{stem}.json").read_text())), Path(stem)))
-    return out
+    return [v for v in out if only is None or v[0] in only]
 
 
 def parse_candidates(parser, specs):
@@ -85,9 +85,7 @@ def export_all(work, calibration_images, calibration_size, only=None, calibratio
         if not path.exists():
             export_tflite(teacher, path, config)
         args.append(f"anime/{precision}={path}")
-    for name, method, stem in trained_variants(candidates):
-        if only and name not in only:
-            continue
+    for name, method, stem in trained_variants(candidates, only):
         variant = load_student_file(stem, name)
         keras_path = work / f"{name}.keras"
         if not keras_path.exists():
@@ -217,9 +215,8 @@ def contact_sheet(names, path, photos=4, side=384, candidates=()):
 
     files = portrait_files("evaluation")[:photos]
     nets = [("original", load_model("anime"))]
-    for name, _, stem in trained_variants(candidates):
-        if name in names:
-            nets.append((name, load_student_file(stem, name).model))
+    for name, _, stem in trained_variants(candidates, names):
+        nets.append((name, load_student_file(stem, name).model))
     config = ProcessingConfig(max_side=None)
     rows = []
     for f in files:
@@ -290,9 +287,7 @@ def main(argv=None):
         evaluate(variant_args, records_path, args.limit, args.runs)
     records = json.loads(records_path.read_text())
     meta = {}
-    for name, method, stem in trained_variants(candidates):
-        if only and name not in only:
-            continue
+    for name, method, stem in trained_variants(candidates, only):
         info = json.loads(Path(f"{stem}.json").read_text())
         steps, seconds, hardware = spent(info)
         meta[name] = {"family": FAMILY_OF.get(method, method),
